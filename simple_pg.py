@@ -1,0 +1,316 @@
+"""Simplest policy gradient: every log-prob of an episode is weighted by its whole return R(tau).
+
+Parent: none, the first file of the chain (rtg_pg.py changes only the weights Phi_t).
+Theory: Spinning Up, "Intro to Policy Optimization": "Deriving the Simplest Policy Gradient"
+and "Implementing the Simplest Policy Gradient" (the log-derivative trick).
+Run: python simple_pg.py --env CartPole-v1
+"""
+import argparse
+import csv
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.distributions import Categorical, Normal
+
+ALGO = os.path.splitext(os.path.basename(__file__))[0]
+torch.distributions.Distribution.set_default_validate_args(False)  # checks cost more than the math
+
+
+# ================================ ARGUMENTS ================================
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--env", default="CartPole-v1", help="gymnasium env id (default: CartPole-v1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
+    p.add_argument("--total-steps", type=int, default=300_000, help="environment steps in all (default: 300000)")
+    p.add_argument("--num-envs", type=int, default=4, help="parallel envs in one process (default: 4)")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default: 0.99)")
+    p.add_argument("--lr", type=float, default=3e-3, help="policy learning rate, Adam (default: 0.003)")
+    p.add_argument("--hidden", type=int, default=64, help="units in each of the two hidden layers (default: 64)")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
+    p.add_argument("--eval", default=None, metavar="PATH", help="load a saved model.pt, run --eval-episodes episodes, print the mean return, exit")
+    p.add_argument("--eval-episodes", type=int, default=10, help="episodes for --eval (default: 10)")
+    # algorithm-specific
+    p.add_argument("--batch-steps", type=int, default=5000, help="fewest steps per batch; the last episodes are played to their end (default: 5000)")
+    args = p.parse_args(argv)
+    for name in ("total_steps", "num_envs", "lr", "hidden", "eval_episodes", "batch_steps"):
+        if getattr(args, name) <= 0:
+            fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if not 0 < args.gamma <= 1:
+        fail(f"--gamma must be in (0, 1], got {args.gamma}")
+    return args
+
+
+# ============================ ENVIRONMENT (shared) ============================
+def fail(msg):
+    """Bad input ends here: one line on stderr, exit code 2, no traceback."""
+    print(f"{ALGO}: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_env(env_id):
+    """Make one env to catch unknown ids, missing extras and unsupported spaces early."""
+    try:
+        env = gym.make(env_id)
+    except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
+        fail(f"cannot make env {env_id!r}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+    obs_space, act_space = env.observation_space, env.action_space
+    env.close()
+    if not isinstance(obs_space, gym.spaces.Box):
+        fail(f"unsupported observation space {obs_space} (only Box)")
+    if not isinstance(act_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(act_space.shape) > 1:
+        fail(f"unsupported action space {act_space} (only Discrete and 1-D Box)")
+
+
+def make_envs(env_id, num_envs):
+    """N copies stepped in this process. SAME_STEP autoreset: the step that ends an episode
+    returns its real reward, term/trunc and infos["final_obs"], with obs already reset. (The
+    default NEXT_STEP mode would add a fake transition, reward 0 and action ignored, instead.)"""
+    fns = [lambda: gym.make(env_id, disable_env_checker=True)] * num_envs
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+class RunningNorm:
+    """Running mean and variance of a stream of batches (parallel Welford update)."""
+
+    def __init__(self, shape):
+        self.mean, self.var, self.count = np.zeros(shape), np.ones(shape), 1e-4
+
+    def update(self, x):
+        b_mean, b_var, n = x.mean(0), x.var(0), len(x)
+        delta, total = b_mean - self.mean, self.count + n
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * self.count + b_var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def __call__(self, x):
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)
+
+
+# ============================= NETWORKS (shared) =============================
+def mlp(sizes, out_gain):
+    """Tanh MLP, orthogonal init; a small out_gain starts the policy near uniform."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layer = nn.Linear(sizes[i], sizes[i + 1])
+        nn.init.orthogonal_(layer.weight, np.sqrt(2) if i < len(sizes) - 2 else out_gain)
+        nn.init.zeros_(layer.bias)
+        layers += [layer, nn.Tanh()] if i < len(sizes) - 2 else [layer]
+    return nn.Sequential(*layers)
+
+
+class Actor(nn.Module):
+    """pi(a|s): Categorical over logits for Discrete actions; for Box, a diagonal Gaussian
+    whose mean is the network's output and whose log-std is a free, state-independent vector."""
+
+    def __init__(self, obs_dim, act_space, hidden):
+        super().__init__()
+        self.discrete = isinstance(act_space, gym.spaces.Discrete)
+        act_dim = act_space.n if self.discrete else act_space.shape[0]
+        self.net = mlp([obs_dim, hidden, hidden, act_dim], out_gain=0.01)
+        self.log_std = nn.Parameter(torch.zeros(0 if self.discrete else act_dim))
+        self.low, self.high = (None, None) if self.discrete else (act_space.low, act_space.high)
+
+    def dist(self, obs):
+        out = self.net(obs)
+        return Categorical(logits=out) if self.discrete else Normal(out, self.log_std.exp())
+
+    def sample(self, obs):
+        """a ~ pi(.|s) without building a distribution object: this runs at every env step."""
+        out = self.net(obs)
+        if self.discrete:  # Gumbel-max trick: argmax(logits + Gumbel noise) is a Categorical sample
+            return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
+        return out + self.log_std.exp() * torch.randn_like(out)
+
+    def logp(self, dist, act):
+        """log pi(a|s); a Gaussian's log-prob is the sum over action dimensions."""
+        return dist.log_prob(act) if self.discrete else dist.log_prob(act).sum(-1)
+
+    def mode(self, obs):
+        out = self.net(obs)
+        return out.argmax(-1) if self.discrete else out
+
+    def to_env(self, act):
+        """The env gets the sampled action clipped to its bounds; the loss keeps the sample."""
+        act = act.cpu().numpy()
+        return act if self.discrete else np.clip(act, self.low, self.high)
+
+
+# no critic: R(tau) needs no V
+
+
+# ============================ EVALUATION (shared) ============================
+def save_model(path, args, actor, obs_norm):
+    """The policy and its frozen observation statistics; loads with weights_only=True."""
+    torch.save({"algo": ALGO, "env": args.env, "hidden": args.hidden, "actor": actor.state_dict(),
+                "obs_mean": torch.as_tensor(obs_norm.mean), "obs_var": torch.as_tensor(obs_norm.var)},
+               path + ".tmp")
+    os.replace(path + ".tmp", path)  # never leaves a half-written model.pt
+
+
+def evaluate(args):
+    """Run the saved policy's mean action (argmax for Discrete) for --eval-episodes episodes."""
+    try:
+        ckpt = torch.load(args.eval, map_location="cpu", weights_only=True)
+        if ckpt["algo"] != ALGO:
+            fail(f"{args.eval} was saved by {ckpt['algo']}.py, not {ALGO}.py")
+        env_id, hidden, state = ckpt["env"], ckpt["hidden"], ckpt["actor"]
+    except (OSError, RuntimeError, KeyError, TypeError, EOFError) as e:
+        fail(f"cannot load {args.eval}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+    check_env(env_id)
+    env = gym.make(env_id)
+    actor = Actor(env.observation_space.shape[0], env.action_space, hidden)
+    actor.load_state_dict(state)
+    obs_norm = RunningNorm(env.observation_space.shape)  # frozen: never updated here
+    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
+    returns = []
+    for ep in range(args.eval_episodes):
+        obs, _ = env.reset(seed=args.seed + ep)
+        done, ep_ret = False, 0.0
+        while not done:
+            with torch.no_grad():
+                act = actor.mode(torch.as_tensor(obs_norm(obs[None])))
+            obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])
+            done, ep_ret = term or trunc, ep_ret + float(rew)
+        returns.append(ep_ret)
+    print(f"eval {env_id} ({ALGO}): return {np.mean(returns):.1f} +- {np.std(returns):.1f} over {len(returns)} episodes")
+
+
+# ============================== WEIGHTS PHI_T ==============================
+def weights_fn(rew, done, gamma):
+    """Phi_t = R(tau): every step of an episode gets that episode's (discounted) return.
+    rew, done are (T, N): done[t] says the transition from obs[t] ended its episode."""
+    ret, acc = np.zeros_like(rew), np.zeros(rew.shape[1], dtype=rew.dtype)
+    for t in reversed(range(len(rew))):  # return from t to the episode's end
+        acc = rew[t] + gamma * (1 - done[t]) * acc
+        ret[t] = acc
+    for t in range(1, len(rew)):  # each step takes the return from its episode's first step
+        ret[t] = np.where(done[t - 1], ret[t], ret[t - 1])
+    return ret
+
+
+# ================================= UPDATE =================================
+def update_policy(actor, opt, b_obs, b_act, b_weights):
+    """One gradient step on the surrogate -mean(log pi(a|s) * Phi): its gradient is the
+    sample estimate of grad J (the log-derivative trick), not a performance measure."""
+    dist = actor.dist(b_obs)
+    loss_pi = -(actor.logp(dist, b_act) * b_weights).mean()
+    opt.zero_grad()
+    loss_pi.backward()
+    opt.step()
+    return {"loss_pi": loss_pi.item(), "ent": dist.entropy().mean().item()}
+
+
+# ================================== MAIN ==================================
+def main(argv=None):
+    args = parse_args(argv)
+    if args.eval:
+        return evaluate(args)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        fail(f"--device {args.device} asked for, but torch sees no CUDA device")
+    check_env(args.env)
+    logdir = args.logdir or os.path.join("runs", f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}")
+    if os.path.exists(os.path.join(logdir, "progress.csv")):
+        fail(f"{logdir} already holds a run; choose another --logdir")
+    os.makedirs(logdir, exist_ok=True)
+    config = dict(vars(args), algo=ALGO, torch=torch.__version__, gymnasium=gym.__version__, numpy=np.__version__)
+    with open(os.path.join(logdir, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+    torch.set_num_threads(1)  # tiny networks: threads cost more than they save
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    device = torch.device(args.device)
+    envs = make_envs(args.env, args.num_envs)
+    obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
+    actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
+    opt = torch.optim.Adam(actor.parameters(), lr=args.lr)
+    obs_norm, ret_norm = RunningNorm(obs_dim), RunningNorm(())
+    obs, _ = envs.reset(seed=args.seed)
+
+    csv_file = open(os.path.join(logdir, "progress.csv"), "w", newline="")
+    writer, recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
+    ep_ret, ret_acc = np.zeros(N), np.zeros(N)  # raw return so far; discounted return for scaling
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C
+    global_step, update, start = 0, 0, time.time()
+    try:
+        while global_step < args.total_steps:
+            update += 1
+            finished = []
+            # ===================== ROLLOUT: WHOLE EPISODES (shared) =====================
+            # Without a critic nothing can stand in for the rewards after a cut, so the batch
+            # holds whole episodes: once --batch-steps steps are stored, each env plays its
+            # current episode to the end and then stops storing. An episode is in the batch iff
+            # it began before the batch was full, which is decided before it is played, so
+            # short and long episodes are not favoured. Steps after that are not stored, but
+            # counted in `step`. Storage is (T, N): time first, then env.
+            if update > 1:  # episodes begun after the last batch was full are dropped
+                (obs, _), ep_ret[:], ret_acc[:] = envs.reset(), 0.0, 0.0
+            buf_obs, buf_act, buf_rew, buf_done, buf_keep = [], [], [], [], []
+            keep, stored = np.ones(N, dtype=bool), 0
+            while keep.any():
+                obs_norm.update(obs)
+                o = torch.as_tensor(obs_norm(obs), device=device)
+                with torch.no_grad():
+                    act = actor.sample(o)
+                obs, rew, term, trunc, info = envs.step(actor.to_env(act))
+                done = term | trunc
+                ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
+                finished.extend(ep_ret[done])
+                ep_ret[done] = 0.0
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew
+                ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
+                rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
+                ret_acc[done] = 0.0
+                buf_obs.append(o), buf_act.append(act), buf_rew.append(rew), buf_done.append(done)
+                buf_keep.append(keep.copy())
+                stored, global_step = stored + keep.sum(), global_step + N
+                if stored >= args.batch_steps:
+                    keep &= ~done
+            rew, done = np.array(buf_rew, dtype=np.float32), np.array(buf_done, dtype=np.float32)
+            mask = torch.as_tensor(np.array(buf_keep), device=device)
+            b_obs, b_act = torch.stack(buf_obs)[mask], torch.stack(buf_act)[mask]
+            weights = torch.as_tensor(weights_fn(rew, done, args.gamma), device=device)
+            stats = update_policy(actor, opt, b_obs, b_act, weights[mask])
+            recent.extend(finished)
+
+            # ============================ LOGGING (shared) ============================
+            sps = global_step / (time.time() - start)
+            row = {"update": update, "step": global_step,
+                   "return_mean": round(float(np.mean(finished)), 2) if finished else "",
+                   "episodes": len(finished), "sps": int(sps), "time": round(time.time() - start, 1)}
+            row.update({k: round(v, 5) for k, v in stats.items()})
+            if writer is None:
+                writer = csv.DictWriter(csv_file, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+            csv_file.flush()
+            print(" | ".join(f"{k} {v}" for k, v in row.items() if k not in ("episodes", "time")), flush=True)
+            if not all(np.isfinite(v) for v in stats.values()):
+                print(f"{ALGO}: stopped: non-finite loss at update {update}; {logdir}/model.pt holds the last good policy")
+                sys.exit(1)
+            save_model(os.path.join(logdir, "model.pt"), args, actor, obs_norm)
+    except KeyboardInterrupt:
+        print(f"{ALGO}: interrupted at step {global_step}; run saved in {logdir}")
+        save_model(os.path.join(logdir, "model.pt"), args, actor, obs_norm)
+    csv_file.close()
+    envs.close()
+    summary = {"algo": ALGO, "env": args.env, "seed": args.seed, "steps": global_step,
+               "return_last100": round(float(np.mean(recent)), 2) if recent else None,
+               "sps": int(global_step / (time.time() - start)), "wall_s": round(time.time() - start, 1)}
+    with open(os.path.join(logdir, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    print(f"done: {global_step} steps, mean return of the last {len(recent)} episodes "
+          f"{summary['return_last100']}, {summary['sps']} steps/s; run saved in {logdir}")
+
+
+if __name__ == "__main__":
+    main()
