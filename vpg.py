@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.distributions import Categorical, Normal
+from torch.distributions import Categorical, Independent, Normal
 
 ALGO = os.path.splitext(os.path.basename(__file__))[0]
 torch.distributions.Distribution.set_default_validate_args(False)  # checks cost more than the math
@@ -116,19 +116,21 @@ def mlp(sizes, out_gain):
 
 class Actor(nn.Module):
     """pi(a|s): Categorical over logits for Discrete actions; for Box, a diagonal Gaussian
-    whose mean is the network's output and whose log-std is a free, state-independent vector."""
+    whose mean is the network's output and whose log-std is a free, state-independent vector
+    (Independent: log-prob and entropy sum over the action dimensions)."""
 
     def __init__(self, obs_dim, act_space, hidden):
         super().__init__()
         self.discrete = isinstance(act_space, gym.spaces.Discrete)
         act_dim = act_space.n if self.discrete else act_space.shape[0]
         self.net = mlp([obs_dim, hidden, hidden, act_dim], out_gain=0.01)
-        self.log_std = nn.Parameter(torch.zeros(0 if self.discrete else act_dim))
-        self.low, self.high = (None, None) if self.discrete else (act_space.low, act_space.high)
+        if not self.discrete:
+            self.log_std = nn.Parameter(torch.zeros(act_dim))
+            self.low, self.high = act_space.low, act_space.high
 
     def dist(self, obs):
         out = self.net(obs)
-        return Categorical(logits=out) if self.discrete else Normal(out, self.log_std.exp())
+        return Categorical(logits=out) if self.discrete else Independent(Normal(out, self.log_std.exp()), 1)
 
     def sample(self, obs):
         """a ~ pi(.|s) without building a distribution object: this runs at every env step."""
@@ -136,10 +138,6 @@ class Actor(nn.Module):
         if self.discrete:  # Gumbel-max trick: argmax(logits + Gumbel noise) is a Categorical sample
             return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
         return out + self.log_std.exp() * torch.randn_like(out)
-
-    def logp(self, dist, act):
-        """log pi(a|s); a Gaussian's log-prob is the sum over action dimensions."""
-        return dist.log_prob(act) if self.discrete else dist.log_prob(act).sum(-1)
 
     def mode(self, obs):
         out = self.net(obs)
@@ -217,7 +215,7 @@ def update_policy(actor, opt, b_obs, b_act, b_weights):
     """One gradient step on the surrogate -mean(log pi(a|s) * Phi): its gradient is the
     sample estimate of grad J (the log-derivative trick), not a performance measure."""
     dist = actor.dist(b_obs)
-    loss_pi = -(actor.logp(dist, b_act) * b_weights).mean()
+    loss_pi = -(dist.log_prob(b_act) * b_weights).mean()
     opt.zero_grad()
     loss_pi.backward()
     opt.step()
