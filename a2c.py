@@ -1,8 +1,8 @@
 """Advantage actor-critic (A2C): short rollouts, n-step advantages, one joint step per rollout.
 
-Parent: vpg.py. Changes: Phi_t = bootstrapped n-step return minus V (no lambda), and one
-optimizer step per short rollout on policy loss + vf_coef * value loss - ent_coef * entropy,
-with gradient-norm clipping, instead of separate policy and value fits.
+Parent: vpg.py. Changes: short rollouts with GAE's lam = 1, so Phi_t is the bootstrapped
+n-step return minus V, and one optimizer step per rollout on policy loss + vf_coef * value
+loss - ent_coef * entropy, with gradient-norm clipping, instead of separate policy and value fits.
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v4
 """
@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id (default: CartPole-v1)")
     p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
-    p.add_argument("--total-steps", type=int, default=300_000, help="environment steps in all (default: 300000)")
+    p.add_argument("--total-steps", type=int, default=1_000_000, help="environment steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=int, default=4, help="parallel envs in one process (default: 4)")
     p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default: 0.99)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the joint step, Adam (default: 0.001)")
@@ -41,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--eval-episodes", type=int, default=10, help="episodes for --eval (default: 10)")
     # algorithm-specific
     p.add_argument("--num-steps", type=int, default=32, help="steps per env per rollout, the n of n-step returns (default: 32)")
+    p.add_argument("--lam", type=float, default=1.0, help="GAE lambda; 1 gives n-step returns, n = steps to the rollout's edge (default: 1.0)")
     p.add_argument("--vf-coef", type=float, default=0.5, help="weight of the value loss (default: 0.5)")
     p.add_argument("--ent-coef", type=float, default=0.0, help="weight of the entropy bonus (default: 0.0)")
     p.add_argument("--max-grad-norm", type=float, default=0.5, help="clip the joint gradient's norm (default: 0.5)")
@@ -50,8 +51,8 @@ def parse_args(argv=None):
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if not 0 < args.gamma <= 1:
         fail(f"--gamma must be in (0, 1], got {args.gamma}")
-    if args.vf_coef < 0 or args.ent_coef < 0:
-        fail("--vf-coef and --ent-coef must be >= 0")
+    if not 0 <= args.lam <= 1 or min(args.vf_coef, args.ent_coef) < 0:
+        fail("need 0 <= --lam <= 1, --vf-coef >= 0 and --ent-coef >= 0")
     return args
 
 
@@ -62,12 +63,16 @@ def fail(msg):
     sys.exit(2)
 
 
+def first_line(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def check_env(env_id):
     """Make one env to catch unknown ids, missing extras and unsupported spaces early."""
     try:
         env = gym.make(env_id)
     except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
-        fail(f"cannot make env {env_id!r}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+        fail(f"cannot make env {env_id!r}: {first_line(e)}")
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
     if not isinstance(obs_space, gym.spaces.Box):
@@ -172,42 +177,39 @@ def evaluate(args):
     """Run the saved policy's mean action (argmax for Discrete) for --eval-episodes episodes."""
     try:
         ckpt = torch.load(args.eval, map_location="cpu", weights_only=True)
-        if ckpt["algo"] != ALGO:
-            fail(f"{args.eval} was saved by {ckpt['algo']}.py, not {ALGO}.py")
-        env_id, hidden, state = ckpt["env"], ckpt["hidden"], ckpt["actor"]
-    except (OSError, RuntimeError, KeyError, TypeError, EOFError) as e:
-        fail(f"cannot load {args.eval}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+        algo, env_id = ckpt["algo"], ckpt["env"]
+    except Exception as e:  # missing, unreadable, or not a checkpoint of these scripts
+        fail(f"cannot load {args.eval}: {first_line(e)}")
+    if algo != ALGO:
+        fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
     check_env(env_id)
     env = gym.make(env_id)
-    actor = Actor(env.observation_space.shape[0], env.action_space, hidden)
-    actor.load_state_dict(state)
+    actor = Actor(env.observation_space.shape[0], env.action_space, ckpt["hidden"])
+    actor.load_state_dict(ckpt["actor"])
     obs_norm = RunningNorm(env.observation_space.shape)  # frozen: never updated here
     obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
     returns = []
     for ep in range(args.eval_episodes):
-        obs, _ = env.reset(seed=args.seed + ep)
-        done, ep_ret = False, 0.0
+        (obs, _), done, returns = env.reset(seed=args.seed + ep), False, returns + [0.0]
         while not done:
             with torch.no_grad():
                 act = actor.mode(torch.as_tensor(obs_norm(obs[None])))
             obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])
-            done, ep_ret = term or trunc, ep_ret + float(rew)
-        returns.append(ep_ret)
+            done, returns[-1] = term or trunc, returns[-1] + float(rew)
     print(f"eval {env_id} ({ALGO}): return {np.mean(returns):.1f} +- {np.std(returns):.1f} over {len(returns)} episodes")
 
 
 # ============================== WEIGHTS PHI_T ==============================
-def weights_fn(rew, v, v_next, term, done, gamma):
-    """Phi_t = n-step advantage: r_t + ... + gamma^(n-1) r_{t+n-1} + gamma^n V(s_{t+n}) - V(s_t),
-    where t+n is the rollout's edge or the episode's end, whichever comes first (n = 1 at the
-    last step: the TD residual). All (T, N); V(s) is 0 after a termination, V(final obs) after
-    a truncation or cut."""
-    ret, acc = torch.zeros_like(rew), v_next[-1]
-    for t in reversed(range(len(rew))):
-        acc = done[t] * v_next[t] + (1 - done[t]) * acc  # an episode ended: restart from V(final obs)
-        acc = rew[t] + gamma * (1 - term[t]) * acc
-        ret[t] = acc
-    return ret - v
+def weights_fn(rew, v, v_next, term, done, gamma, lam):
+    """Phi_t = GAE advantage (GAE paper eq. 16): sum_l (gamma lam)^l delta_{t+l}, where
+    delta_t = r_t + gamma V(s_{t+1}) - V(s_t); lam=1 gives reward-to-go minus V, lam=0 delta_t.
+    All (T, N); V(s_{t+1}) is 0 after a termination, V(final obs) after a truncation or cut."""
+    delta = rew + gamma * (1 - term) * v_next - v
+    adv, acc = torch.zeros_like(rew), torch.zeros_like(rew[0])
+    for t in reversed(range(len(rew))):  # the sum stops where an episode ends
+        acc = delta[t] + gamma * lam * (1 - done[t]) * acc
+        adv[t] = acc
+    return adv
 
 
 # ================================= UPDATE =================================
@@ -293,7 +295,7 @@ def main(argv=None):
             global_step += T * N
             with torch.no_grad():
                 v, v_next = critic(obs_buf), critic(next_buf)
-            adv = weights_fn(rew_buf, v, v_next, term_buf, done_buf, args.gamma)
+            adv = weights_fn(rew_buf, v, v_next, term_buf, done_buf, args.gamma, args.lam)
             b_obs, b_act, b_adv, b_ret = obs_buf.flatten(0, 1), act_buf.flatten(0, 1), adv.flatten(), (adv + v).flatten()
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch
             stats = update_policy(actor, critic, opt, b_obs, b_act, b_adv, b_ret, args)

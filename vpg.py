@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id (default: CartPole-v1)")
     p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
-    p.add_argument("--total-steps", type=int, default=300_000, help="environment steps in all (default: 300000)")
+    p.add_argument("--total-steps", type=int, default=1_000_000, help="environment steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=int, default=4, help="parallel envs in one process (default: 4)")
     p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default: 0.99)")
     p.add_argument("--lr", type=float, default=1e-3, help="policy learning rate, Adam (default: 0.001)")
@@ -63,12 +63,16 @@ def fail(msg):
     sys.exit(2)
 
 
+def first_line(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
 def check_env(env_id):
     """Make one env to catch unknown ids, missing extras and unsupported spaces early."""
     try:
         env = gym.make(env_id)
     except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
-        fail(f"cannot make env {env_id!r}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+        fail(f"cannot make env {env_id!r}: {first_line(e)}")
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
     if not isinstance(obs_space, gym.spaces.Box):
@@ -173,27 +177,25 @@ def evaluate(args):
     """Run the saved policy's mean action (argmax for Discrete) for --eval-episodes episodes."""
     try:
         ckpt = torch.load(args.eval, map_location="cpu", weights_only=True)
-        if ckpt["algo"] != ALGO:
-            fail(f"{args.eval} was saved by {ckpt['algo']}.py, not {ALGO}.py")
-        env_id, hidden, state = ckpt["env"], ckpt["hidden"], ckpt["actor"]
-    except (OSError, RuntimeError, KeyError, TypeError, EOFError) as e:
-        fail(f"cannot load {args.eval}: {(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+        algo, env_id = ckpt["algo"], ckpt["env"]
+    except Exception as e:  # missing, unreadable, or not a checkpoint of these scripts
+        fail(f"cannot load {args.eval}: {first_line(e)}")
+    if algo != ALGO:
+        fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
     check_env(env_id)
     env = gym.make(env_id)
-    actor = Actor(env.observation_space.shape[0], env.action_space, hidden)
-    actor.load_state_dict(state)
+    actor = Actor(env.observation_space.shape[0], env.action_space, ckpt["hidden"])
+    actor.load_state_dict(ckpt["actor"])
     obs_norm = RunningNorm(env.observation_space.shape)  # frozen: never updated here
     obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
     returns = []
     for ep in range(args.eval_episodes):
-        obs, _ = env.reset(seed=args.seed + ep)
-        done, ep_ret = False, 0.0
+        (obs, _), done, returns = env.reset(seed=args.seed + ep), False, returns + [0.0]
         while not done:
             with torch.no_grad():
                 act = actor.mode(torch.as_tensor(obs_norm(obs[None])))
             obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])
-            done, ep_ret = term or trunc, ep_ret + float(rew)
-        returns.append(ep_ret)
+            done, returns[-1] = term or trunc, returns[-1] + float(rew)
     print(f"eval {env_id} ({ALGO}): return {np.mean(returns):.1f} +- {np.std(returns):.1f} over {len(returns)} episodes")
 
 
