@@ -146,6 +146,7 @@ class Actor(nn.Module):
         return act if self.discrete else np.clip(act, self.low, self.high)
 
 
+# ================================== CRITIC ==================================
 # no critic: reward-to-go needs no V
 
 
@@ -273,6 +274,7 @@ def main(argv=None):
                 stored, global_step = stored + keep.sum(), global_step + N
                 if stored >= args.batch_steps:
                     keep &= ~done
+            # ================================= LEARN =================================
             rew, done = np.array(buf_rew, dtype=np.float32), np.array(buf_done, dtype=np.float32)
             mask = torch.as_tensor(np.array(buf_keep), device=device)
             b_obs, b_act = torch.stack(buf_obs)[mask], torch.stack(buf_act)[mask]

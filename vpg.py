@@ -153,6 +153,7 @@ class Actor(nn.Module):
         return act if self.discrete else np.clip(act, self.low, self.high)
 
 
+# ================================== CRITIC ==================================
 class Critic(nn.Module):
     """V(s), the baseline: any function of the state alone keeps the gradient unbiased (EGLP)."""
 
@@ -302,6 +303,7 @@ def main(argv=None):
                 ret_acc[done] = 0.0
                 obs_buf[t], act_buf[t] = o, act
                 rew_buf[t], term_buf[t], done_buf[t] = (torch.as_tensor(x, device=device) for x in (rew, term, done))
+            # ================================= LEARN =================================
             global_step += T * N
             with torch.no_grad():
                 v, v_next = critic(obs_buf), critic(next_buf)

@@ -1,0 +1,107 @@
+"""Shared helpers: import the scripts as modules, run them in-process or as a user would."""
+import contextlib
+import csv
+import importlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import torch
+
+torch.set_num_threads(1)  # as the scripts do: tiny networks, threads only add overhead
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CHAIN = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
+SCRIPTS = [s for s in CHAIN if (ROOT / f"{s}.py").exists()]
+CRITIC_FREE = [s for s in SCRIPTS if s in ("simple_pg", "rtg_pg")]
+WITH_CRITIC = [s for s in SCRIPTS if s not in CRITIC_FREE]
+# Small batches so that a smoke run takes a few updates in a second or two.
+SMALL = {"simple_pg": ["--batch-steps", "200"], "rtg_pg": ["--batch-steps", "200"]}
+SMALL_CRITIC = ["--num-steps", "64"]
+
+
+def small(name):
+    return SMALL.get(name, SMALL_CRITIC)
+
+
+def load(name):
+    return importlib.import_module(name)
+
+
+def run_main(name, args, logdir):
+    """Train in this process (no import cost); returns progress.csv's rows."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        load(name).main(list(args) + ["--logdir", str(logdir)])
+    return read_csv(Path(logdir) / "progress.csv")
+
+
+def run_cli(name, args, timeout=300):
+    """Run the script as a user does: python NAME.py ARGS."""
+    return subprocess.run([sys.executable, str(ROOT / f"{name}.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def steps_to(rows, threshold):
+    """First environment step at which an update's mean episode return reached threshold."""
+    return next((int(r["step"]) for r in rows if r["return_mean"] and float(r["return_mean"]) >= threshold), None)
+
+
+class ConstEnv(gym.Env):
+    """Purpose-built: constant observation, reward 1 each step; an episode ends after `horizon`
+    steps by truncation (trunc=True) or by termination (trunc=False)."""
+
+    def __init__(self, horizon=20, trunc=True):
+        self.observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+        self.horizon, self.trunc = horizon, trunc
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.5, -0.5], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        end = self.t >= self.horizon
+        return np.array([0.5, -0.5], np.float32), 1.0, end and not self.trunc, end and self.trunc, {}
+
+
+class CountEnv(gym.Env):
+    """Purpose-built: obs = (steps taken in this episode) / 10, reward 1 each step, terminates
+    after `length` steps. A fake autoreset transition would show as a reward-0 step."""
+
+    def __init__(self, length=7):
+        self.observation_space = gym.spaces.Box(0, 10, (1,), np.float32)
+        self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        self.length = length
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t / 10], np.float32), 1.0, self.t >= self.length, False, {}
+
+
+gym.register("TestTruncOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=True, **kw))
+gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, **kw))
+gym.register("TestCount-v0", entry_point=CountEnv)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    import torch
+    torch.manual_seed(0)
+    np.random.seed(0)

@@ -1,0 +1,90 @@
+"""The command-line and output contract, for every script: smoke runs, run directory,
+evaluation, determinism, and bad input (one line, exit code 2, no traceback)."""
+import json
+
+import pytest
+import torch
+from conftest import SCRIPTS, WITH_CRITIC, read_csv, run_cli, run_main, small
+
+TIMING = ("sps", "time")
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_smoke_run_directory(name, env, tmp_path):
+    rows = run_main(name, ["--env", env, "--total-steps", "600"] + small(name), tmp_path)
+    assert len(rows) >= 1 and int(rows[-1]["step"]) >= 600
+    assert {"update", "step", "return_mean", "sps"} <= set(rows[0])
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["env"] == env and config["algo"] == name and "torch" in config
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)  # no pickle execution needed
+    assert ckpt["algo"] == name and ckpt["env"] == env and ckpt["obs_mean"].shape == ckpt["obs_var"].shape
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == int(rows[-1]["step"])
+
+
+@pytest.mark.parametrize("name", ["rtg_pg", "ppo"])
+def test_mujoco_smoke(name, tmp_path):
+    rows = run_main(name, ["--env", "Walker2d-v4", "--total-steps", "400"] + small(name), tmp_path)
+    assert int(rows[-1]["step"]) >= 400
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_same_seed_same_progress(name, tmp_path):
+    args = ["--env", "CartPole-v1", "--total-steps", "1500", "--seed", "7"] + small(name)
+    a, b = run_main(name, args, tmp_path / "a"), run_main(name, args, tmp_path / "b")
+    strip = [{k: v for k, v in r.items() if k not in TIMING} for r in a]
+    assert strip == [{k: v for k, v in r.items() if k not in TIMING} for r in b]
+    c = run_main(name, args[:-len(small(name)) - 2] + ["--seed", "8"] + small(name), tmp_path / "c")
+    assert [r["loss_v" if "loss_v" in r else "ent"] for r in c] != [r["loss_v" if "loss_v" in r else "ent"] for r in a]
+
+
+def test_cli_train_then_eval(tmp_path):
+    """As a user types it: train, then --eval the saved model; the console shows the summary."""
+    res = run_cli("ppo", ["--total-steps", "1024", "--num-steps", "128", "--logdir", str(tmp_path / "run")])
+    assert res.returncode == 0, res.stderr
+    assert "done: 1024 steps" in res.stdout and "update 2 |" in res.stdout
+    res = run_cli("ppo", ["--eval", str(tmp_path / "run" / "model.pt"), "--eval-episodes", "2"])
+    assert res.returncode == 0 and "eval CartPole-v1 (ppo): return" in res.stdout, res.stderr
+
+
+def bad(name, args, expect):
+    res = run_cli(name, args)
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and expect in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_bad_env_and_budget(name, tmp_path):
+    bad(name, ["--env", "NoSuchEnv-v9", "--logdir", str(tmp_path / "a")], "cannot make env 'NoSuchEnv-v9'")
+    bad(name, ["--total-steps", "-5"], "--total-steps must be positive")
+
+
+def test_bad_input_cases(tmp_path):
+    bad("rtg_pg", ["--env", "Blackjack-v1", "--logdir", str(tmp_path / "a")], "unsupported observation space Tuple")
+    bad("vpg", ["--gamma", "1.5"], "--gamma must be in (0, 1]")
+    bad("ppo", ["--num-minibatches", "5000", "--num-steps", "16"], "--num-minibatches")
+    bad("ppo", ["--eval", str(tmp_path / "missing.pt")], "cannot load")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    bad("ppo", ["--eval", str(tmp_path / "junk.pt")], "cannot load")
+    if not torch.cuda.is_available():
+        bad("ppo", ["--device", "cuda", "--logdir", str(tmp_path / "c")], "no CUDA device")
+
+
+def test_other_script_checkpoint_and_existing_logdir(tmp_path):
+    run_main("vpg", ["--total-steps", "300", "--num-steps", "64"], tmp_path)
+    bad("ppo", ["--eval", str(tmp_path / "model.pt")], "saved by vpg.py, not ppo.py")
+    before = (tmp_path / "progress.csv").read_text()
+    bad("vpg", ["--logdir", str(tmp_path)], "already holds a run")
+    assert (tmp_path / "progress.csv").read_text() == before
+
+
+@pytest.mark.parametrize("name", WITH_CRITIC)
+def test_eval_matches_training(name, tmp_path):
+    """The saved model (policy + frozen normalization) plays like the end of training."""
+    rows = run_main(name, ["--env", "CartPole-v1", "--total-steps", "60000", "--seed", "1"], tmp_path)
+    assert float(rows[-1]["return_mean"]) >= 300, rows[-1]
+    res = run_cli(name, ["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "3"])
+    assert res.returncode == 0, res.stderr
+    assert float(res.stdout.split("return ")[1].split()[0]) >= 300, res.stdout

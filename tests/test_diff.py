@@ -1,0 +1,68 @@
+"""The diff is the lesson: changed-line budgets of ../shared/STYLE.md, and shared sections
+byte-identical in every file that has them. Grows by itself as files arrive."""
+import difflib
+import re
+
+import pytest
+from conftest import ROOT, SCRIPTS
+
+BUDGETS = {("simple_pg", "rtg_pg"): 20, ("rtg_pg", "vpg"): 110, ("vpg", "a2c"): 70,
+           ("vpg", "trpo"): 120, ("trpo", "ppo"): 120, ("vpg", "ppo"): 90}
+BANNER = re.compile(r"^\s*# =+ (.+?) =+$")
+PAIRS = [p for p in BUDGETS if p[0] in SCRIPTS and p[1] in SCRIPTS]
+
+
+def lines(name):
+    return (ROOT / f"{name}.py").read_text().splitlines(keepends=True)
+
+
+def changed_lines(a, b):
+    """What `diff a b | grep -c '^[<>]'` counts: lines removed plus lines added."""
+    return sum(1 for d in difflib.ndiff(lines(a), lines(b)) if d[:2] in ("- ", "+ "))
+
+
+def sections(name):
+    """{banner title: text up to the next banner}."""
+    out, title = {}, None
+    for line in lines(name):
+        m = BANNER.match(line)
+        if m:
+            title = m.group(1)
+            out[title] = ""
+        elif title:
+            out[title] += line
+    return out
+
+
+@pytest.mark.parametrize("a,b", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
+def test_diff_budget(a, b):
+    n = changed_lines(a, b)
+    assert n <= BUDGETS[(a, b)], f"diff {a}.py {b}.py: {n} changed lines, budget {BUDGETS[(a, b)]}"
+
+
+def test_shared_sections_identical():
+    by_title = {}
+    for name in SCRIPTS:
+        for title, text in sections(name).items():
+            if "(shared)" in title:
+                by_title.setdefault(title, {})[name] = text
+    assert by_title, "no shared sections found"
+    for title, texts in by_title.items():
+        first = next(iter(texts))
+        for name, text in texts.items():
+            assert text == texts[first], f"section '{title}' differs between {first}.py and {name}.py"
+
+
+def test_same_skeleton_everywhere():
+    """Every file has the same banners in the same order (rollouts differ by family)."""
+    def skeleton(name):
+        return [t for t in sections(name) if not t.startswith("ROLLOUT")]
+    for name in SCRIPTS:
+        assert skeleton(name) == skeleton(SCRIPTS[0]), name
+
+
+def test_no_file_imports_another():
+    for name in SCRIPTS:
+        text = (ROOT / f"{name}.py").read_text()
+        for other in SCRIPTS:
+            assert not re.search(rf"^\s*(import|from) {other}\b", text, re.M), f"{name}.py imports {other}"
