@@ -234,6 +234,7 @@ def main(argv=None):
     opt = torch.optim.Adam(actor.parameters(), lr=args.lr)
     obs_norm, ret_norm = RunningNorm(obs_dim), RunningNorm(())
     obs, _ = envs.reset(seed=args.seed)
+    obs_norm.update(obs)
 
     csv_file = open(os.path.join(logdir, "progress.csv"), "w", newline="")
     writer, recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
@@ -256,11 +257,11 @@ def main(argv=None):
             buf_obs, buf_act, buf_rew, buf_done, buf_keep = [], [], [], [], []
             keep, stored = np.ones(N, dtype=bool), 0
             while keep.any():
-                obs_norm.update(obs)
                 o = torch.as_tensor(obs_norm(obs), device=device)
                 with torch.no_grad():
                     act = actor.sample(o)
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
+                obs_norm.update(obs)  # before both obs_norm(next obs) and obs_norm(obs) next step
                 done = term | trunc
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 finished.extend(ep_ret[done])

@@ -308,6 +308,7 @@ def main(argv=None):
     rew_buf, term_buf, done_buf = (torch.zeros((T, N), device=device) for _ in range(3))
     obs_norm, ret_norm = RunningNorm(obs_dim), RunningNorm(())
     obs, _ = envs.reset(seed=args.seed)
+    obs_norm.update(obs)
 
     csv_file = open(os.path.join(logdir, "progress.csv"), "w", newline="")
     writer, recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
@@ -324,11 +325,11 @@ def main(argv=None):
             # led (infos["final_obs"] when an episode ended there), so the critic can bootstrap
             # after a truncation or at the rollout's edge, and not after a termination.
             for t in range(T):
-                obs_norm.update(obs)
                 o = torch.as_tensor(obs_norm(obs), device=device)
                 with torch.no_grad():
                     act = actor.sample(o)
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
+                obs_norm.update(obs)  # before both obs_norm(next obs) and obs_norm(obs) next step
                 done = term | trunc
                 next_obs = obs.copy()
                 if done.any():
