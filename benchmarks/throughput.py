@@ -1,0 +1,67 @@
+"""Whole-process steps/s of each script next to the raw env's random-action steps/s, measured
+in the same run on the same machine; appends to benchmarks/throughput.csv.
+
+Example: python benchmarks/throughput.py --envs Walker2d-v4 CartPole-v1 --steps 50000
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import gymnasium as gym
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "benchmarks", "throughput.csv")
+COLUMNS = ["env", "algo", "steps", "wall_s", "sps", "raw_sps", "ratio", "commit"]
+
+
+def raw_sps(env_id, seconds):
+    """One env, random actions, reset at every episode end: the simulator's own speed."""
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    n, start = 0, time.time()
+    while time.time() - start < seconds:
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        n += 1
+        if term or trunc:
+            env.reset()
+    return n / (time.time() - start)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--envs", nargs="+", default=["Walker2d-v4", "CartPole-v1"])
+    p.add_argument("--algos", nargs="+", default=["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"])
+    p.add_argument("--steps", type=int, default=50_000, help="--total-steps of each timed run (default: 50000)")
+    p.add_argument("--raw-seconds", type=float, default=10.0, help="seconds of each raw-env measurement")
+    args = p.parse_args()
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    new = not os.path.exists(OUT)
+    with open(OUT, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        if new:
+            writer.writeheader()
+        for env_id in args.envs:
+            for algo in args.algos:
+                before = raw_sps(env_id, args.raw_seconds / 2)
+                with tempfile.TemporaryDirectory() as tmp:
+                    start = time.time()  # whole process: interpreter start, imports, training, saving
+                    subprocess.run([sys.executable, os.path.join(ROOT, f"{algo}.py"), "--env", env_id,
+                                    "--total-steps", str(args.steps), "--logdir", os.path.join(tmp, "run")],
+                                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    wall = time.time() - start
+                raw = (before + raw_sps(env_id, args.raw_seconds / 2)) / 2  # bracket the run
+                sps = args.steps / wall
+                row = {"env": env_id, "algo": algo, "steps": args.steps, "wall_s": round(wall, 1), "sps": int(sps),
+                       "raw_sps": int(raw), "ratio": round(sps / raw, 3), "commit": rev}
+                writer.writerow(row)
+                f.flush()
+                print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
