@@ -5,6 +5,7 @@ Example: python benchmarks/throughput.py --envs Walker2d-v4 CartPole-v1 --steps 
 """
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -54,9 +55,11 @@ def main():
                                     "--total-steps", str(args.steps), "--logdir", os.path.join(tmp, "run")],
                                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     wall = time.time() - start
+                    with open(os.path.join(tmp, "run", "summary.json")) as s:
+                        steps = json.load(s)["steps"]  # whole batches: a little over --steps
                 raw = (before + raw_sps(env_id, args.raw_seconds / 2)) / 2  # bracket the run
-                sps = args.steps / wall
-                row = {"env": env_id, "algo": algo, "steps": args.steps, "wall_s": round(wall, 1), "sps": int(sps),
+                sps = steps / wall
+                row = {"env": env_id, "algo": algo, "steps": steps, "wall_s": round(wall, 1), "sps": int(sps),
                        "raw_sps": int(raw), "ratio": round(sps / raw, 3), "commit": rev}
                 writer.writerow(row)
                 f.flush()
