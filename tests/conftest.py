@@ -21,12 +21,11 @@ SCRIPTS = [s for s in CHAIN if (ROOT / f"{s}.py").exists()]
 CRITIC_FREE = [s for s in SCRIPTS if s in ("simple_pg", "rtg_pg")]
 WITH_CRITIC = [s for s in SCRIPTS if s not in CRITIC_FREE]
 # Small batches so that a smoke run takes a few updates in a second or two.
-SMALL = {"simple_pg": ["--batch-steps", "200"], "rtg_pg": ["--batch-steps", "200"]}
-SMALL_CRITIC = ["--num-steps", "64"]
+SMALL = {"simple_pg": ["--batch-steps", "200"], "rtg_pg": ["--batch-steps", "200"], "a2c": ["--num-steps", "64"]}
 
 
 def small(name):
-    return SMALL.get(name, SMALL_CRITIC)
+    return SMALL.get(name, ["--num-steps", "64", "--num-minibatches", "4"])
 
 
 def load(name):
@@ -49,11 +48,6 @@ def run_cli(name, args, timeout=300):
 def read_csv(path):
     with open(path) as f:
         return list(csv.DictReader(f))
-
-
-def steps_to(rows, threshold):
-    """First environment step at which an update's mean episode return reached threshold."""
-    return next((int(r["step"]) for r in rows if r["return_mean"] and float(r["return_mean"]) >= threshold), None)
 
 
 class ConstEnv(gym.Env):
