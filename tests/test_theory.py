@@ -10,8 +10,11 @@ from torch.distributions import Categorical
 
 S, A, H = 3, 2, 4  # states, actions, horizon
 rng = np.random.default_rng(0)
-P = rng.dirichlet(np.ones(S), size=(S, A))  # P[s, a, s']
-R_MEAN = rng.uniform(0, 1, (S, A)) + 2.0  # rewards all positive: R(tau) alone is a poor baseline
+P = np.full((S, A, S), 0.1)  # P[s, a, s']: action a mostly (0.8) leads to state (s + a) mod S,
+for s_ in range(S):  # so actions matter for later rewards and a wrong Phi_t shows as a bias
+    for a_ in range(A):
+        P[s_, a_, (s_ + a_) % S] = 0.8
+R_MEAN = np.array([0.0, 1.0, 3.0])[:, None] + rng.uniform(0, 0.5, (S, A)) + 2.0  # all positive
 MU = np.array([0.6, 0.3, 0.1])  # initial state distribution
 THETA = rng.normal(0, 1, (S, A))  # logits of pi(a|s)
 M = 20_000  # trajectories per estimate
