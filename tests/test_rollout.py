@@ -36,8 +36,10 @@ def test_whole_episode_batches_hold_no_reset_transition(name, tmp_path, monkeypa
     """CountEnv gives reward 1 at every step and ends every episode after 7 steps. A reset
     transition from NEXT_STEP autoreset would show as a reward-0 step and an 8-step period."""
     mod = load(name)
-    calls = capture_weights(monkeypatch, mod)
+    calls, sizes, real_update = capture_weights(monkeypatch, mod), [], mod.update_policy
+    monkeypatch.setattr(mod, "update_policy", lambda actor, opt, b_obs, *rest: sizes.append(len(b_obs)) or real_update(actor, opt, b_obs, *rest))
     run_main(name, ["--env", "TestCount-v0", "--total-steps", "2000", "--batch-steps", "100"], tmp_path)
+    assert sizes and all(n >= 100 and n % 7 == 0 for n in sizes), sizes  # whole 7-step episodes only
     for (rew, done, _), _ in calls:
         assert np.all(rew > 0)
         t = np.arange(len(done))[:, None]
