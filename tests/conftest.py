@@ -89,6 +89,20 @@ class CountEnv(gym.Env):
         return np.array([self.t / 10], np.float32), 1.0, self.t >= self.length, False, {}
 
 
+class NanEnv(ConstEnv):
+    """Purpose-built: like ConstEnv, but from its 100th step on every reward is NaN."""
+
+    def reset(self, seed=None, options=None):
+        self.steps = getattr(self, "steps", 0)
+        return super().reset(seed=seed)
+
+    def step(self, action):
+        self.steps += 1
+        obs, rew, term, trunc, info = super().step(action)
+        return obs, (float("nan") if self.steps >= 100 else rew), term, trunc, info
+
+
+gym.register("TestNan-v0", entry_point=NanEnv)
 gym.register("TestTruncOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=True, **kw))
 gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, **kw))
 gym.register("TestCount-v0", entry_point=CountEnv)

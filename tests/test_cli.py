@@ -78,3 +78,36 @@ def test_other_script_checkpoint_and_existing_logdir(tmp_path):
     before = (tmp_path / "progress.csv").read_text()
     bad("vpg", ["--logdir", str(tmp_path)], "already holds a run")
     assert (tmp_path / "progress.csv").read_text() == before
+
+
+def test_sigterm_keeps_the_run(tmp_path):
+    """SIGTERM (or Ctrl-C) mid-run: a clean exit, progress.csv and a loadable model.pt stay."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    proc = subprocess.Popen([sys.executable, str(ROOT / "vpg.py"), "--num-steps", "64", "--logdir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "model.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"interrupted at step" in out and str(tmp_path) in out
+    assert len((tmp_path / "progress.csv").read_text().splitlines()) >= 2
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["algo"] == "vpg"
+
+
+@pytest.mark.parametrize("name", ["rtg_pg", "ppo"])
+def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
+    """A NaN reward poisons the loss: the run stops with a message naming the update and keeps
+    the model of the last good update."""
+    from conftest import load
+    with pytest.raises(SystemExit) as stop:
+        load(name).main(["--env", "TestNan-v0", "--total-steps", "3000", "--logdir", str(tmp_path)] + small(name))
+    assert stop.value.code == 1
+    assert "non-finite loss at update" in capsys.readouterr().out
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in ckpt["actor"].values())

@@ -1,0 +1,45 @@
+"""Markdown tables from results.csv and throughput.csv, for benchmarks/README.md.
+
+Run: python benchmarks/table.py
+"""
+import csv
+import os
+from collections import defaultdict
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
+
+
+def read(name):
+    path = os.path.join(HERE, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def main():
+    cells, envs = defaultdict(list), []
+    for r in read("results.csv"):
+        cells[(r["algo"], r["env"])].append(float(r["return"]))
+        envs += [r["env"]] if r["env"] not in envs else []
+    print("| algo | " + " | ".join(envs) + " |")
+    print("|---|" + "---|" * len(envs))
+    for algo in ALGOS:
+        row = []
+        for env in envs:
+            v = cells.get((algo, env))
+            row.append(f"{np.mean(v):,.0f} ± {np.std(v):,.0f} (n={len(v)})" if v else "")
+        if any(row):
+            print(f"| {algo} | " + " | ".join(row) + " |")
+    print()
+    print("| env | algo | steps/s | raw env steps/s | ratio | commit |")
+    print("|---|---|---|---|---|---|")
+    for r in read("throughput.csv"):
+        print(f"| {r['env']} | {r['algo']} | {r['sps']} | {r['raw_sps']} | {r['ratio']} | {r['commit']} |")
+
+
+if __name__ == "__main__":
+    main()
