@@ -75,8 +75,8 @@ def check_env(env_id):
         fail(f"cannot make env {env_id!r}: {first_line(e)}")
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
-    if not isinstance(obs_space, gym.spaces.Box):
-        fail(f"unsupported observation space {obs_space} (only Box)")
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        fail(f"unsupported observation space {obs_space} (only 1-D Box)")
     if not isinstance(act_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(act_space.shape) > 1:
         fail(f"unsupported action space {act_space} (only Discrete and 1-D Box)")
 

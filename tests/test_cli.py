@@ -63,6 +63,11 @@ def test_bad_env_and_budget(name, tmp_path):
 
 def test_bad_input_cases(tmp_path):
     bad("rtg_pg", ["--env", "Blackjack-v1", "--logdir", str(tmp_path / "a")], "unsupported observation space Tuple")
+    bad("a2c", ["--env", "FrozenLake-v1", "--logdir", str(tmp_path / "b")], "unsupported observation space Discrete")
+    try:
+        import Box2D  # noqa: F401  (an optional extra: only when it is missing can the error be shown)
+    except ImportError:
+        bad("trpo", ["--env", "LunarLander-v3", "--logdir", str(tmp_path / "d")], "Box2D is not installed")
     bad("vpg", ["--gamma", "1.5"], "--gamma must be in (0, 1]")
     bad("ppo", ["--num-minibatches", "5000", "--num-steps", "16"], "--num-minibatches")
     bad("ppo", ["--eval", str(tmp_path / "missing.pt")], "cannot load")
