@@ -31,9 +31,11 @@ def main():
     import matplotlib.pyplot as plt
     runs = defaultdict(lambda: defaultdict(list))
     for path in sorted(glob.glob(os.path.join(HERE, "runs", "*", "*", "*", "progress.csv"))):
+        if not os.path.exists(os.path.join(os.path.dirname(path), "summary.json")):
+            continue  # still running, or cut off
         algo, env = path.split(os.sep)[-4:-2]
         runs[env][algo].append(path)
-    grid = np.linspace(0, 1_000_000, 101)
+    grid = np.linspace(20_000, 1_000_000, 99)  # from 20k: every run has finished episodes by then
     for env, algos in runs.items():
         fig, ax = plt.subplots(figsize=(6, 4))
         for algo, paths in sorted(algos.items()):
