@@ -7,6 +7,7 @@ Run: python simple_pg.py --env CartPole-v1
 """
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -38,9 +39,18 @@ def parse_args(argv=None):
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
     p.add_argument("--eval", default=None, metavar="PATH", help="load a saved model.pt, run --eval-episodes episodes, print the mean return, exit")
     p.add_argument("--eval-episodes", type=int, default=10, help="episodes for --eval (default: 10)")
+    p.add_argument("--eval-sample", action=argparse.BooleanOptionalAction, default=False, help="--eval samples actions instead of taking the mean one (default: off)")
+    p.add_argument("--render", action=argparse.BooleanOptionalAction, default=False, help="show --eval's episodes, or one after training, in a window (default: off)")
+    p.add_argument("--capture-video", action=argparse.BooleanOptionalAction, default=False, help="film --eval's episodes, or one after training, into RUN_DIR/videos; needs moviepy (default: off)")
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=False, help="also log progress as TensorBoard curves in the run directory; needs tensorboard (default: off)")
     # algorithm-specific
     p.add_argument("--batch-steps", type=int, default=5000, help="fewest steps per batch; the last episodes are played to their end (default: 5000)")
     args = p.parse_args(argv)
+    for flag, package in (("capture_video", "moviepy"), ("tensorboard", "tensorboard")):
+        if getattr(args, flag) and importlib.util.find_spec(package) is None:
+            fail(f"--{flag.replace('_', '-')} needs the optional package {package}: pip install {package}")
+    if args.render and sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        fail("--render needs a display; headless, use --capture-video (and MUJOCO_GL=egl for MuJoCo)")
     for name in ("total_steps", "num_envs", "lr", "hidden", "eval_episodes", "batch_steps"):
         if getattr(args, name) <= 0:
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
@@ -160,7 +170,8 @@ def save_model(path, args, actor, obs_norm):
 
 
 def evaluate(args):
-    """Run the saved policy's mean action (argmax for Discrete) for --eval-episodes episodes."""
+    """Run the saved policy for --eval-episodes episodes: its mean action (argmax for Discrete),
+    or sampled actions with --eval-sample; --render shows them, --capture-video films them."""
     try:
         ckpt = torch.load(args.eval, map_location="cpu", weights_only=True)
         algo, env_id = ckpt["algo"], ckpt["env"]
@@ -169,7 +180,17 @@ def evaluate(args):
     if algo != ALGO:
         fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
     check_env(env_id)
-    env = gym.make(env_id)
+    env = gym.make(env_id, render_mode="human" if args.render else "rgb_array" if args.capture_video else None)
+    if args.render or args.capture_video:
+        try:
+            env.reset(seed=args.seed)
+            env.render()
+        except Exception as e:  # no OpenGL context, or pygame missing
+            fail(f"cannot render {env_id}: {first_line(e)} (headless MuJoCo needs MUJOCO_GL=egl)")
+    if args.capture_video:  # one mp4 an episode, next to the checkpoint
+        env = gym.wrappers.RecordVideo(env, os.path.join(os.path.dirname(os.path.abspath(args.eval)), "videos"),
+                                       name_prefix="eval", episode_trigger=lambda ep: True, disable_logger=True)
+    torch.manual_seed(args.seed)  # --eval-sample draws the same actions every time
     actor = Actor(env.observation_space.shape[0], env.action_space, ckpt["hidden"])
     actor.load_state_dict(ckpt["actor"])
     obs_norm = RunningNorm(env.observation_space.shape)  # frozen: never updated here
@@ -179,9 +200,10 @@ def evaluate(args):
         (obs, _), done, returns = env.reset(seed=args.seed + ep), False, returns + [0.0]
         while not done:
             with torch.no_grad():
-                act = actor.mode(torch.as_tensor(obs_norm(obs[None])))
+                act = (actor.sample if args.eval_sample else actor.mode)(torch.as_tensor(obs_norm(obs[None])))
             obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])
             done, returns[-1] = term or trunc, returns[-1] + float(rew)
+    env.close()  # writes the last video
     print(f"eval {env_id} ({ALGO}): return {np.mean(returns):.1f} +- {np.std(returns):.1f} over {len(returns)} episodes")
 
 
@@ -240,6 +262,7 @@ def main(argv=None):
 
     csv_file = open(os.path.join(logdir, "progress.csv"), "w", newline="")
     writer, recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
+    tb = importlib.import_module("torch.utils.tensorboard").SummaryWriter(logdir) if args.tensorboard else None
     ep_ret, ret_acc = np.zeros(N), np.zeros(N)  # raw return so far; discounted return for scaling
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C
     global_step, update, start = 0, 0, time.time()
@@ -296,6 +319,9 @@ def main(argv=None):
                 writer.writeheader()
             writer.writerow(row)
             csv_file.flush()
+            for k, v in (row.items() if tb else ()):  # --tensorboard: the same columns, as curves
+                if v != "":
+                    tb.add_scalar(k, v, global_step)
             print(" | ".join(f"{k} {v}" for k, v in row.items() if k not in ("episodes", "time")), flush=True)
             if not all(np.isfinite(v) for v in stats.values()):
                 print(f"{ALGO}: stopped: non-finite loss at update {update}; {logdir}/model.pt holds the last good policy")
@@ -305,6 +331,8 @@ def main(argv=None):
         print(f"{ALGO}: interrupted at step {global_step}; run saved in {logdir}")
         save_model(os.path.join(logdir, "model.pt"), args, actor, obs_norm)
     csv_file.close()
+    if tb:
+        tb.close()
     envs.close()
     summary = {"algo": ALGO, "env": args.env, "seed": args.seed, "steps": global_step,
                "return_last100": round(float(np.mean(recent)), 2) if recent else None,
@@ -313,6 +341,8 @@ def main(argv=None):
         json.dump(summary, f, indent=2)
     print(f"done: {global_step} steps, mean return of the last {len(recent)} episodes "
           f"{summary['return_last100']}, {summary['sps']} steps/s; run saved in {logdir}")
+    if args.render or args.capture_video:  # one episode of the final policy, as --eval runs it
+        evaluate(argparse.Namespace(**dict(vars(args), eval=os.path.join(logdir, "model.pt"), eval_episodes=1)))
 
 
 if __name__ == "__main__":

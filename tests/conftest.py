@@ -102,7 +102,20 @@ class NanEnv(ConstEnv):
         return obs, (float("nan") if self.steps >= 100 else rew), term, trunc, info
 
 
+class NoRenderEnv(ConstEnv):
+    """Purpose-built: says it renders, then fails as MuJoCo does without an OpenGL context."""
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
+
+    def __init__(self, render_mode=None):
+        super().__init__()
+        self.render_mode = render_mode
+
+    def render(self):
+        raise RuntimeError("no OpenGL context")
+
+
 gym.register("TestNan-v0", entry_point=NanEnv)
+gym.register("TestNoRender-v0", entry_point=NoRenderEnv)
 gym.register("TestTruncOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=True, **kw))
 gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, **kw))
 gym.register("TestCount-v0", entry_point=CountEnv)
