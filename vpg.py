@@ -45,7 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--capture-video", action=argparse.BooleanOptionalAction, default=False, help="film --eval's episodes, or one after training, into RUN_DIR/videos; needs moviepy (default: off)")
     p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=False, help="also log progress as TensorBoard curves in the run directory; needs tensorboard (default: off)")
     # algorithm-specific
-    p.add_argument("--num-steps", type=int, default=512, help="steps per env per rollout; batch = num-steps x num-envs (default: 512)")
+    p.add_argument("--num-steps", type=int, default=128, help="steps per env per rollout; batch = num-steps x num-envs (default: 128)")
     p.add_argument("--lam", type=float, default=0.97, help="GAE lambda (default: 0.97)")
     p.add_argument("--vf-lr", type=float, default=1e-3, help="value learning rate, Adam (default: 0.001)")
     p.add_argument("--vf-iters", type=int, default=10, help="passes over the batch to fit V (default: 10)")
