@@ -1,7 +1,7 @@
-"""Advantage actor-critic (A2C): short rollouts, n-step advantages, one joint step per rollout.
+"""Advantage actor-critic (A2C): n-step advantages and one joint actor-critic step per rollout.
 
-Parent: vpg.py. Changes: short rollouts with GAE's lam = 1, so Phi_t is the bootstrapped
-n-step return minus V, and one optimizer step per rollout on policy loss + vf_coef * value
+Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step return minus V
+(n = steps to the rollout's edge), and one optimizer step per rollout on policy loss + vf_coef * value
 loss - ent_coef * entropy, with gradient-norm clipping, instead of separate policy and value fits.
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v4
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     p.add_argument("--capture-video", action=argparse.BooleanOptionalAction, default=False, help="film --eval's episodes, or one after training, into RUN_DIR/videos; needs moviepy (default: off)")
     p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=False, help="also log progress as TensorBoard curves in the run directory; needs tensorboard (default: off)")
     # algorithm-specific
-    p.add_argument("--num-steps", type=int, default=32, help="steps per env per rollout, the n of n-step returns (default: 32)")
+    p.add_argument("--num-steps", type=int, default=128, help="steps per env per rollout, the largest n of n-step returns (default: 128)")
     p.add_argument("--lam", type=float, default=1.0, help="GAE lambda; 1 gives n-step returns, n = steps to the rollout's edge (default: 1.0)")
     p.add_argument("--vf-coef", type=float, default=0.5, help="weight of the value loss (default: 0.5)")
     p.add_argument("--ent-coef", type=float, default=0.0, help="weight of the entropy bonus (default: 0.0)")
