@@ -6,7 +6,7 @@ import pytest
 from conftest import CRITIC_FREE, SCRIPTS, run_cli, run_main
 
 pytestmark = pytest.mark.slow
-BUDGET = {"simple_pg": 150_000, "rtg_pg": 120_000, "vpg": 60_000, "a2c": 150_000, "trpo": 60_000, "ppo": 60_000}
+BUDGET = {"simple_pg": 150_000, "rtg_pg": 120_000, "vpg": 60_000, "a2c": 60_000, "trpo": 60_000, "ppo": 60_000}
 
 
 def rolling(rows, episodes=10):
