@@ -10,6 +10,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
+# Goals of the project's issues: mean over seeds at 1M steps, default flags.
+GOALS = {("ppo", "Walker2d-v4"): 3500, ("ppo", "Hopper-v4"): 2500, ("ppo", "HalfCheetah-v4"): 3000,
+         ("trpo", "Walker2d-v4"): 3000, ("trpo", "Hopper-v4"): 2500, ("trpo", "HalfCheetah-v4"): 2000,
+         ("vpg", "Walker2d-v4"): 1000, ("a2c", "Walker2d-v4"): 1500}
 
 
 def read(name):
@@ -31,7 +35,11 @@ def main():
         row = []
         for env in envs:
             v = cells.get((algo, env))
-            row.append(f"{np.mean(v):,.0f} ± {np.std(v):,.0f} (n={len(v)})" if v else "")
+            verdict = ""
+            if v and (algo, env) in GOALS:
+                goal = GOALS[(algo, env)]
+                verdict = f", goal {goal:,}: {'met' if np.mean(v) >= goal else 'NOT met'}"
+            row.append(f"{np.mean(v):,.0f} ± {np.std(v):,.0f} (n={len(v)}{verdict})" if v else "")
         if any(row):
             print(f"| {algo} | " + " | ".join(row) + " |")
     print()
