@@ -38,7 +38,10 @@ def main():
             verdict = ""
             if v and (algo, env) in GOALS:
                 goal = GOALS[(algo, env)]
-                verdict = f", goal {goal:,}: {'met' if np.mean(v) >= goal else 'NOT met'}"
+                if len(v) >= 3:  # the issues ask for at least 3 seeds
+                    verdict = f", goal {goal:,}: {'met' if np.mean(v) >= goal else 'NOT met'}"
+                else:
+                    verdict = f", goal {goal:,}: {'above' if np.mean(v) >= goal else 'below'} it so far"
             row.append(f"{np.mean(v):,.0f} ± {np.std(v):,.0f} (n={len(v)}{verdict})" if v else "")
         if any(row):
             print(f"| {algo} | " + " | ".join(row) + " |")
