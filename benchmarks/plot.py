@@ -4,6 +4,7 @@ Needs matplotlib (plotting only): pip install matplotlib
 """
 import csv
 import glob
+import json
 import os
 from collections import defaultdict, deque
 
@@ -35,8 +36,10 @@ def main():
             continue  # still running, or cut off
         algo, env = path.split(os.sep)[-4:-2]
         runs[env][algo].append(path)
-    grid = np.linspace(20_000, 1_000_000, 99)  # from 20k: every run has finished episodes by then
     for env, algos in runs.items():
+        last = max(json.load(open(os.path.join(os.path.dirname(p), "summary.json")))["steps"]
+                   for paths in algos.values() for p in paths)
+        grid = np.linspace(last / 50, last, 99)  # from 2%: every run has finished episodes by then
         fig, ax = plt.subplots(figsize=(6, 4))
         for algo, paths in sorted(algos.items()):
             curves = [c for c in (curve(p, grid) for p in paths) if c is not None]
