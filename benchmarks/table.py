@@ -46,10 +46,10 @@ def main():
         if any(row):
             print(f"| {algo} | " + " | ".join(row) + " |")
     print()
-    print("| env | algo | steps/s | raw env steps/s | ratio | commit |")
-    print("|---|---|---|---|---|---|")
+    print("| env | algo | steps | steps/s | raw env steps/s | ratio | commit |")
+    print("|---|---|---|---|---|---|---|")
     for r in read("throughput.csv"):
-        print(f"| {r['env']} | {r['algo']} | {r['sps']} | {r['raw_sps']} | {r['ratio']} | {r['commit']} |")
+        print(f"| {r['env']} | {r['algo']} | {r['steps']} | {r['sps']} | {r['raw_sps']} | {r['ratio']} | {r['commit']} |")
 
 
 if __name__ == "__main__":
