@@ -50,7 +50,7 @@ def parse_args(argv=None):
     p.add_argument("--vf-lr", type=float, default=1e-3, help="value learning rate, Adam (default: 0.001)")
     p.add_argument("--vf-iters", type=int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=int, default=32, help="minibatches per pass of the value fit (default: 32)")
-    p.add_argument("--delta", type=float, default=0.03, help="trust region: largest mean KL(pi_old || pi) of a step (default: 0.03)")
+    p.add_argument("--delta", type=float, default=0.05, help="trust region: largest mean KL(pi_old || pi) of a step (default: 0.05)")
     p.add_argument("--cg-iters", type=int, default=10, help="conjugate gradient iterations (default: 10)")
     p.add_argument("--damping", type=float, default=0.1, help="added to the Fisher matrix's diagonal, for stable CG (default: 0.1)")
     p.add_argument("--backtrack-iters", type=int, default=10, help="line search: most steps tried, each 0.8 x the last (default: 10)")
