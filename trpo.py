@@ -50,7 +50,6 @@ def parse_args(argv=None):
     p.add_argument("--vf-lr", type=float, default=1e-3, help="value learning rate, Adam (default: 0.001)")
     p.add_argument("--vf-iters", type=int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=int, default=32, help="minibatches per pass of the value fit (default: 32)")
-    p.add_argument("--ent-coef", type=float, default=0.003, help="weight of the entropy bonus in the surrogate (default: 0.003)")
     p.add_argument("--delta", type=float, default=0.05, help="trust region: largest mean KL(pi_old || pi) of a step (default: 0.05)")
     p.add_argument("--cg-iters", type=int, default=10, help="conjugate gradient iterations (default: 10)")
     p.add_argument("--damping", type=float, default=0.1, help="added to the Fisher matrix's diagonal, for stable CG (default: 0.1)")
@@ -66,8 +65,8 @@ def parse_args(argv=None):
             fail(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
     if not 0 < args.gamma <= 1:
         fail(f"--gamma must be in (0, 1], got {args.gamma}")
-    if not 0 <= args.lam <= 1 or args.ent_coef < 0 or args.num_minibatches > args.num_steps * args.num_envs:
-        fail("need 0 <= --lam <= 1, --ent-coef >= 0 and --num-minibatches <= --num-steps x --num-envs")
+    if not 0 <= args.lam <= 1 or args.num_minibatches > args.num_steps * args.num_envs:
+        fail("need 0 <= --lam <= 1 and --num-minibatches <= --num-steps x --num-envs")
     return args
 
 
@@ -257,16 +256,15 @@ def conjugate_gradient(Fvp, g, iters):
 
 
 def update_policy(actor, b_obs, b_act, b_weights, args):
-    """Maximize the surrogate L = mean(pi(a|s)/pi_old(a|s) * A) + ent_coef * mean entropy subject to
-    mean KL <= delta: step = sqrt(2 delta / x^T H x) x with x = H^-1 g, then TRPO's backtracking line search."""
+    """Maximize the surrogate L = mean(pi(a|s)/pi_old(a|s) * A) subject to mean KL <= delta:
+    step = sqrt(2 delta / x^T H x) x with x = H^-1 g, then TRPO's backtracking line search."""
     params = list(actor.parameters())
     with torch.no_grad():
         pi_old = actor.dist(b_obs)
         logp_old = pi_old.log_prob(b_act)
 
-    def surrogate():  # the entropy bonus slows the policy's collapse
-        pi = actor.dist(b_obs)
-        return (torch.exp(pi.log_prob(b_act) - logp_old) * b_weights).mean() + args.ent_coef * pi.entropy().mean()
+    def surrogate():
+        return (torch.exp(actor.dist(b_obs).log_prob(b_act) - logp_old) * b_weights).mean()
     def mean_kl():
         return torch.distributions.kl_divergence(pi_old, actor.dist(b_obs)).mean()
     def Fvp(v):  # Fisher-vector product by double backprop: H v = grad(grad(KL) . v), damped
