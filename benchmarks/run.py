@@ -1,7 +1,7 @@
 """Run a grid of scripts x envs x seeds as parallel processes; append finished runs to results.csv.
 
-Resumable: a run whose directory already holds summary.json is skipped (and added to
-results.csv if missing); an unfinished run directory is started afresh.
+Resumable: a run whose directory already holds the summary.json of all its steps is skipped
+(and added to results.csv if missing); an unfinished or stopped run starts afresh.
 Example: python benchmarks/run.py --algos ppo trpo --envs Walker2d-v4 Hopper-v4 --seeds 1 2 3
 """
 import argparse
@@ -43,16 +43,24 @@ def append(row):
         writer.writerow(row)
 
 
+def finished(summary_path, steps):
+    """Done only when summary.json counts all the steps: a run stopped early writes one too."""
+    if not os.path.exists(summary_path):
+        return False
+    with open(summary_path) as f:
+        return json.load(f)["steps"] >= steps
+
+
 def run_one(algo, env, seed, steps, rundir, rev, extra):
     summary_path = os.path.join(rundir, "summary.json")
-    if not os.path.exists(summary_path):
+    if not finished(summary_path, steps):
         shutil.rmtree(rundir, ignore_errors=True)  # an unfinished run starts afresh
         os.makedirs(os.path.dirname(rundir), exist_ok=True)
         cmd = [sys.executable, os.path.join(ROOT, f"{algo}.py"), "--env", env, "--seed", str(seed),
                "--total-steps", str(steps), "--logdir", rundir] + extra
         with open(rundir + ".log", "w") as log:
             res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
-        if res.returncode != 0 or not os.path.exists(summary_path):
+        if res.returncode != 0 or not finished(summary_path, steps):
             print(f"FAILED {algo} {env} seed {seed}: see {rundir}.log", flush=True)
             return None
     with open(summary_path) as f:
