@@ -2,7 +2,8 @@
 
 Parent: vpg.py. Changes: the Adam step on the policy becomes a natural-gradient step: conjugate
 gradient solves H x = g with Fisher-vector products (Hessian of the mean KL), the step is scaled
-to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate improves.
+to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate
+improves. delta and the value learning rate are annealed to 0, as ppo.py anneals its rates.
 Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Optimization".
 Run: python trpo.py --env Walker2d-v4
 """
@@ -47,10 +48,10 @@ def parse_args(argv=None):
     # algorithm-specific
     p.add_argument("--num-steps", type=int, default=512, help="steps per env per rollout; batch = num-steps x num-envs (default: 512)")
     p.add_argument("--lam", type=float, default=0.95, help="GAE lambda (default: 0.95)")
-    p.add_argument("--vf-lr", type=float, default=1e-3, help="value learning rate, Adam (default: 0.001)")
+    p.add_argument("--vf-lr", type=float, default=1e-3, help="value learning rate, Adam, annealed to 0 (default: 0.001)")
     p.add_argument("--vf-iters", type=int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=int, default=32, help="minibatches per pass of the value fit (default: 32)")
-    p.add_argument("--delta", type=float, default=0.05, help="trust region: largest mean KL(pi_old || pi) of a step (default: 0.05)")
+    p.add_argument("--delta", type=float, default=0.08, help="trust region: largest mean KL(pi_old || pi) of a step, annealed to 0 (default: 0.08)")
     p.add_argument("--cg-iters", type=int, default=10, help="conjugate gradient iterations (default: 10)")
     p.add_argument("--damping", type=float, default=0.1, help="added to the Fisher matrix's diagonal, for stable CG (default: 0.1)")
     p.add_argument("--backtrack-iters", type=int, default=10, help="line search: most steps tried, each 0.8 x the last (default: 10)")
@@ -255,7 +256,7 @@ def conjugate_gradient(Fvp, g, iters):
     return x
 
 
-def update_policy(actor, b_obs, b_act, b_weights, args):
+def update_policy(actor, b_obs, b_act, b_weights, delta, args):
     """Maximize the surrogate L = mean(pi(a|s)/pi_old(a|s) * A) subject to mean KL <= delta:
     step = sqrt(2 delta / x^T H x) x with x = H^-1 g, then TRPO's backtracking line search."""
     params = list(actor.parameters())
@@ -274,13 +275,13 @@ def update_policy(actor, b_obs, b_act, b_weights, args):
     g = flat(torch.autograd.grad(loss, params))
     grad_kl = flat(torch.autograd.grad(mean_kl(), params, create_graph=True))
     x = conjugate_gradient(Fvp, g, args.cg_iters)
-    step = torch.sqrt(2 * args.delta / (x @ Fvp(x) + 1e-10)) * x
+    step = torch.sqrt(2 * delta / (x @ Fvp(x) + 1e-10)) * x
     theta_old = nn.utils.parameters_to_vector(params).detach()
     for backtracks in range(args.backtrack_iters):
         nn.utils.vector_to_parameters(theta_old + 0.8**backtracks * step, params)
         with torch.no_grad():
             kl, improve = mean_kl().item(), (surrogate() - loss).item()
-        if kl <= args.delta and improve > 0:
+        if kl <= delta and improve > 0:
             break
     else:  # no step passed: keep the old policy
         nn.utils.vector_to_parameters(theta_old, params)
@@ -374,7 +375,9 @@ def main(argv=None):
             adv = weights_fn(rew_buf, v, v_next, term_buf, done_buf, args.gamma, args.lam)
             b_obs, b_act, b_adv, b_ret = obs_buf.flatten(0, 1), act_buf.flatten(0, 1), adv.flatten(), (adv + v).flatten()
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch
-            stats = update_policy(actor, b_obs, b_act, b_adv, args)
+            frac = 1 - (global_step - T * N) / args.total_steps  # linear annealing of delta and the value rate
+            vf_opt.param_groups[0]["lr"] = frac * args.vf_lr
+            stats = update_policy(actor, b_obs, b_act, b_adv, frac * args.delta, args)
             stats.update(update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches))
             recent.extend(finished)
 

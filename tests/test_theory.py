@@ -256,8 +256,7 @@ def test_trpo_natural_gradient_step(discrete):
     x_cg = mod.conjugate_gradient(lambda v: Hd @ v, g, n)
     x = torch.linalg.solve(Hd, g)
     assert (x_cg - x).norm() < 1e-3 * x.norm()
-    args = SimpleNamespace(delta=0.01, damping=0.1, cg_iters=n, backtrack_iters=10)
-    stats = mod.update_policy(actor, obs, act, adv, args)
+    stats = mod.update_policy(actor, obs, act, adv, 0.01, SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=10))
     step = torch.nn.utils.parameters_to_vector(actor.parameters()).detach() - theta_old
     full = torch.sqrt(2 * 0.01 / (x @ Hd @ x)) * x
     expected = 0.8 ** stats["backtracks"] * full
@@ -275,7 +274,7 @@ def test_trpo_line_search_respects_trust_region(delta, discrete):
     with torch.no_grad():
         pi_old = actor.dist(obs)
         theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).clone()
-    stats = mod.update_policy(actor, obs, act, adv, SimpleNamespace(delta=delta, damping=0.1, cg_iters=10, backtrack_iters=10))
+    stats = mod.update_policy(actor, obs, act, adv, delta, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=10))
     with torch.no_grad():
         pi = actor.dist(obs)
         kl = torch.distributions.kl_divergence(pi_old, pi).mean().item()
@@ -293,7 +292,7 @@ def test_trpo_keeps_old_policy_when_nothing_improves():
     from types import SimpleNamespace
     mod, actor, obs, act, adv = actor_batch("trpo", True)
     theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).detach().clone()
-    stats = mod.update_policy(actor, obs, act, torch.zeros_like(adv), SimpleNamespace(delta=0.01, damping=0.1, cg_iters=10, backtrack_iters=5))
+    stats = mod.update_policy(actor, obs, act, torch.zeros_like(adv), 0.01, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=5))
     assert stats["backtracks"] == 5 and torch.equal(torch.nn.utils.parameters_to_vector(actor.parameters()), theta_old)
 
 
