@@ -33,7 +33,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=int, default=1_000_000, help="environment steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=int, default=4, help="parallel envs in one process (default: 4)")
-    p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default: 0.99)")
+    p.add_argument("--gamma", type=float, default=0.995, help="discount factor (default: 0.995)")
     p.add_argument("--lr", type=float, default=3e-4, help="policy learning rate, Adam, annealed to 0 (default: 0.0003)")
     p.add_argument("--hidden", type=int, default=64, help="units in each of the two hidden layers (default: 64)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
