@@ -29,6 +29,8 @@ def main():
     for r in read("results.csv"):
         cells[(r["algo"], r["env"])].append(float(r["return"]))
         envs += [r["env"]] if r["env"] not in envs else []
+    mujoco = ["Walker2d-v4", "Hopper-v4", "HalfCheetah-v4"]  # the issues' column order, then the rest
+    envs = [e for e in mujoco if e in envs] + [e for e in envs if e not in mujoco]
     print("| algo | " + " | ".join(envs) + " |")
     print("|---|" + "---|" * len(envs))
     for algo in ALGOS:
