@@ -54,6 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--clip-ratio", type=float, default=0.2, help="clip the ratio pi/pi_old to 1 +- this (default: 0.2)")
     p.add_argument("--target-kl", type=float, default=None, help="stop the policy passes once approx KL exceeds this (default: off)")
     p.add_argument("--max-grad-norm", type=float, default=0.5, help="clip the policy gradient's norm (default: 0.5)")
+    p.add_argument("--log-std-init", type=float, default=-0.5, help="initial log-std of the Gaussian policy (default: -0.5)")
     args = p.parse_args(argv)
     for flag, package in (("capture_video", "moviepy"), ("tensorboard", "tensorboard")):
         if getattr(args, flag) and importlib.util.find_spec(package) is None:
@@ -298,6 +299,8 @@ def main(argv=None):
     envs = make_envs(args.env, args.num_envs)
     obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
+    if not actor.discrete:  # std e^-0.5 ~ 0.6, not 1: less early flailing, fewer poor local optima
+        nn.init.constant_(actor.log_std, args.log_std_init)
     opt = torch.optim.Adam(actor.parameters(), lr=args.lr, fused=True)  # fused: one kernel per step, much faster for tiny nets
     critic = Critic(obs_dim, args.hidden).to(device)
     vf_opt = torch.optim.Adam(critic.parameters(), lr=args.vf_lr, fused=True)
