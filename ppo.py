@@ -2,7 +2,8 @@
 
 Parent: vpg.py. Changes: the one policy step becomes --update-epochs passes of minibatch steps
 on the clipped surrogate (ratio pi/pi_old), with gradient clipping, an optional --target-kl
-early stop, learning rates annealed to 0 and --gamma 0.995. Also reads well against trpo.py.
+early stop, learning rates annealed to 0, --gamma 0.995 and a Gaussian that starts at std
+e^-0.5 (--log-std-init). Also reads well against trpo.py.
 Theory: Spinning Up's PPO page; Schulman et al. 2017, "Proximal Policy Optimization Algorithms".
 Run: python ppo.py --env Walker2d-v4
 """
@@ -299,7 +300,7 @@ def main(argv=None):
     envs = make_envs(args.env, args.num_envs)
     obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
-    if not actor.discrete:  # std e^-0.5 ~ 0.6, not 1: less early flailing, fewer poor local optima
+    if not actor.discrete:  # std e^-0.5 ~ 0.6, not 1: less early flailing (HalfCheetah: fewer flips onto its back)
         nn.init.constant_(actor.log_std, args.log_std_init)
     opt = torch.optim.Adam(actor.parameters(), lr=args.lr, fused=True)  # fused: one kernel per step, much faster for tiny nets
     critic = Critic(obs_dim, args.hidden).to(device)

@@ -116,3 +116,11 @@ def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
     assert "non-finite loss at update" in capsys.readouterr().out
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in ckpt["actor"].values())
+
+
+def test_ppo_log_std_init(tmp_path):
+    """--log-std-init sets where the Gaussian's log-std starts; one small update barely moves it."""
+    for value in (0.0, -1.0):
+        run_main("ppo", ["--env", "Pendulum-v1", "--total-steps", "256", "--log-std-init", str(value)] + small("ppo"), tmp_path / str(value))
+        log_std = torch.load(tmp_path / str(value) / "model.pt", weights_only=True)["actor"]["log_std"]
+        assert (log_std - value).abs().max() < 0.1, log_std
