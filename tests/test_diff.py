@@ -6,8 +6,11 @@ import re
 import pytest
 from conftest import ROOT, SCRIPTS
 
-BUDGETS = {("simple_pg", "rtg_pg"): 20, ("rtg_pg", "vpg"): 110, ("vpg", "a2c"): 70,
-           ("vpg", "trpo"): 120, ("trpo", "ppo"): 120, ("vpg", "ppo"): 90}
+# ../shared/STYLE.md's budgets: simple->rtg 16, rtg->vpg 100, vpg->a2c 50, vpg->trpo 80, trpo->ppo 100,
+# vpg->ppo 60. Where a file still has a default tuned for it alone (see benchmarks/README.md), the
+# ceiling here is today's count, so that the diff cannot grow; it falls as the defaults are shared.
+BUDGETS = {("simple_pg", "rtg_pg"): 16, ("rtg_pg", "vpg"): 109, ("vpg", "a2c"): 55,
+           ("vpg", "trpo"): 89, ("trpo", "ppo"): 104, ("vpg", "ppo"): 71}
 BANNER = re.compile(r"^\s*# =+ (.+?) =+$")
 PAIRS = [p for p in BUDGETS if p[0] in SCRIPTS and p[1] in SCRIPTS]
 

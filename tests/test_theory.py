@@ -67,7 +67,7 @@ def weights(name, s, r, done, V, lam=1.0):
     """The weights Phi_t that script `name` computes, with the exact V_t for the critic files."""
     mod = load(name)
     if name in ("simple_pg", "rtg_pg"):
-        return mod.weights_fn(r.astype(np.float32), done.astype(np.float32), 1.0).astype(np.float64)
+        return mod.weights_fn(torch.tensor(r, dtype=torch.float32), torch.tensor(done, dtype=torch.float32), 1.0).double().numpy()
     t = np.arange(H)[:, None]
     v, v_next = torch.tensor(V[t, s[:-1]]), torch.tensor(V[t + 1, s[1:]])
     done_t = torch.tensor(done)
@@ -240,6 +240,12 @@ def explicit_fisher(actor, obs):
     return torch.autograd.functional.hessian(mean_kl, flat0), flat0, pi_old
 
 
+def logp_of(actor, obs, act):
+    """log pi_old(a|s), as the scripts compute it before a policy update."""
+    with torch.no_grad():
+        return actor.dist(obs).log_prob(act)
+
+
 @pytest.mark.skipif("trpo" not in SCRIPTS, reason="trpo.py not written yet")
 @pytest.mark.parametrize("discrete", [True, False])
 def test_trpo_natural_gradient_step(discrete):
@@ -256,7 +262,7 @@ def test_trpo_natural_gradient_step(discrete):
     x_cg = mod.conjugate_gradient(lambda v: Hd @ v, g, n)
     x = torch.linalg.solve(Hd, g)
     assert (x_cg - x).norm() < 1e-3 * x.norm()
-    stats = mod.update_policy(actor, obs, act, adv, 0.01, SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=10))
+    stats = mod.update_policy(actor, obs, act, adv, logp_of(actor, obs, act), 0.01, SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=10))
     step = torch.nn.utils.parameters_to_vector(actor.parameters()).detach() - theta_old
     full = torch.sqrt(2 * 0.01 / (x @ Hd @ x)) * x
     expected = 0.8 ** stats["backtracks"] * full
@@ -274,7 +280,7 @@ def test_trpo_line_search_respects_trust_region(delta, discrete):
     with torch.no_grad():
         pi_old = actor.dist(obs)
         theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).clone()
-    stats = mod.update_policy(actor, obs, act, adv, delta, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=10))
+    stats = mod.update_policy(actor, obs, act, adv, logp_of(actor, obs, act), delta, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=10))
     with torch.no_grad():
         pi = actor.dist(obs)
         kl = torch.distributions.kl_divergence(pi_old, pi).mean().item()
@@ -292,7 +298,7 @@ def test_trpo_keeps_old_policy_when_nothing_improves():
     from types import SimpleNamespace
     mod, actor, obs, act, adv = actor_batch("trpo", True)
     theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).detach().clone()
-    stats = mod.update_policy(actor, obs, act, torch.zeros_like(adv), 0.01, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=5))
+    stats = mod.update_policy(actor, obs, act, torch.zeros_like(adv), logp_of(actor, obs, act), 0.01, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=5))
     assert stats["backtracks"] == 5 and torch.equal(torch.nn.utils.parameters_to_vector(actor.parameters()), theta_old)
 
 
