@@ -7,6 +7,7 @@ Run: python simple_pg.py --env CartPole-v1
 """
 
 import argparse
+import ast
 import csv
 import importlib.util
 import json
@@ -29,7 +30,8 @@ torch.distributions.Distribution.set_default_validate_args(False)  # checks cost
 # ================================ ARGUMENTS ================================
 def parse_args(argv=None):
     p = Parser(description=__doc__.splitlines()[0])
-    p.add_argument("--env", default="CartPole-v1", help="gymnasium env id (default: CartPole-v1)")
+    p.add_argument("--env", default="CartPole-v1", help="gymnasium env id, or module:id (default: CartPole-v1)")
+    p.add_argument("--env-kwargs", type=key_value, nargs="+", default=[], metavar="KEY=VALUE", help="for gym.make")
     p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
@@ -46,18 +48,20 @@ def parse_args(argv=None):
 
 
 # ============================ ENVIRONMENT (shared) ============================
-def make_env(env_id, render_mode=None):
+def make_env(env_id, env_kwargs, render_mode=None):
     """The one place where an env is made: training, the check and --eval all call it, so a
-    wrapper added here (a reward of your own, say) changes them all alike."""
-    kwargs = {"render_mode": render_mode} if render_mode else {}  # only an env that renders takes it
-    return gym.make(env_id, disable_env_checker=True, **kwargs)
+    wrapper added here (a reward of your own, say) changes them all alike. env_kwargs are the
+    env's own settings (--env-kwargs), saved with the model."""
+    if render_mode:  # only an env that renders takes it
+        env_kwargs = dict(env_kwargs, render_mode=render_mode)
+    return gym.make(env_id, disable_env_checker=True, **env_kwargs)
 
 
-def make_envs(env_id, num_envs):
+def make_envs(env_id, env_kwargs, num_envs):
     """N copies stepped in this process. SAME_STEP autoreset: the step that ends an episode
     returns its real reward, term/trunc and infos["final_obs"], with obs already reset. (The
     default NEXT_STEP mode would add a fake transition, reward 0 and action ignored, instead.)"""
-    fns = [lambda: make_env(env_id)] * num_envs
+    fns = [lambda: make_env(env_id, env_kwargs)] * num_envs
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
@@ -165,7 +169,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     device = torch.device(args.device)
-    envs = make_envs(args.env, args.num_envs)
+    envs = make_envs(args.env, args.env_kwargs, args.num_envs)
     obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
     # fused Adam: one kernel per step, much faster for tiny nets
@@ -277,6 +281,18 @@ def discount(text):
     return float(text)
 
 
+def key_value(text):
+    """KEY=VALUE of --env-kwargs: VALUE is read as a Python literal (-1, (0.5, 2), False); a bare
+    word stays a string."""
+    key, eq, value = text.partition("=")
+    if not eq or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"takes KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
 def add_watch_flags(p):
     """The flags to evaluate and watch a run, the same in every file."""
     p.add_argument(
@@ -311,6 +327,7 @@ def add_watch_flags(p):
 
 def check_args(args):
     """What argparse cannot see: optional packages, a display, a CUDA device."""
+    args.env_kwargs = dict(args.env_kwargs)
     for flag, package in (("capture_video", "moviepy"), ("tensorboard", "tensorboard")):
         if getattr(args, flag) and importlib.util.find_spec(package) is None:
             fail(f"--{flag.replace('_', '-')} needs the optional package {package}: pip install {package}")
@@ -321,12 +338,18 @@ def check_args(args):
     return args
 
 
-def check_env(env_id):
-    """Make one env to catch unknown ids, missing extras and unsupported spaces early."""
+def check_env(env_id, env_kwargs):
+    """Make one env and take a step, to catch unknown ids, modules, keyword arguments or values,
+    missing extras and unsupported spaces early, before a run directory is written."""
+    if ":" in env_id and os.getcwd() not in sys.path:  # module:id imports the module from here too
+        sys.path.insert(0, os.getcwd())
     try:
-        env = make_env(env_id)
+        env = make_env(env_id, env_kwargs)
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
     except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
-        fail(f"cannot make env {env_id!r}: {first_line(e)}")
+        settings = f" with {env_kwargs}" if env_kwargs else ""
+        fail(f"cannot make env {env_id!r}{settings}: {first_line(e)}")
     obs_space, act_space = env.observation_space, env.action_space
     env.close()
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
@@ -341,7 +364,7 @@ class Run:
     a run as Ctrl-C does, and both keep what was written."""
 
     def __init__(self, args):
-        check_env(args.env)
+        check_env(args.env, args.env_kwargs)
         self.args = args
         self.dir = args.logdir or os.path.join("runs", f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}")
         if os.path.exists(os.path.join(self.dir, "progress.csv")):
@@ -421,6 +444,7 @@ def save_model(path, args, actor, obs_norm):
     model = {
         "algo": ALGO,
         "env": args.env,
+        "env_kwargs": args.env_kwargs,
         "hidden": args.hidden,
         "actor": actor.state_dict(),
         "obs_mean": torch.as_tensor(obs_norm.mean),
@@ -428,6 +452,20 @@ def save_model(path, args, actor, obs_norm):
     }
     torch.save(model, path + ".tmp")
     os.replace(path + ".tmp", path)  # never leaves a half-written model.pt
+
+
+def watch_env(env_id, env_kwargs, render_mode):
+    """The env --eval runs. A MuJoCo env with a camera named "track" (Walker2d, Hopper,
+    HalfCheetah, Ant, Humanoid) is filmed with it: gymnasium's default camera stays where the
+    episode began, and a walker that walks leaves the picture."""
+    env = make_env(env_id, env_kwargs, render_mode)
+    if render_mode and hasattr(env.unwrapped, "mujoco_renderer"):
+        import mujoco  # only here: the classic-control envs run without it
+
+        if mujoco.mj_name2id(env.unwrapped.model, mujoco.mjtObj.mjOBJ_CAMERA, "track") != -1:
+            env.close()
+            env = make_env(env_id, dict(env_kwargs, camera_name="track"), render_mode)
+    return env
 
 
 def evaluate(args):
@@ -440,8 +478,9 @@ def evaluate(args):
         fail(f"cannot load {args.eval}: {first_line(e)}")
     if algo != ALGO:
         fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
-    check_env(env_id)
-    env = make_env(env_id, render_mode="human" if args.render else "rgb_array" if args.capture_video else None)
+    env_kwargs = ckpt.get("env_kwargs", {})  # the env the model was trained on
+    check_env(env_id, env_kwargs)
+    env = watch_env(env_id, env_kwargs, "human" if args.render else "rgb_array" if args.capture_video else None)
     if args.render or args.capture_video:
         try:
             env.reset(seed=args.seed)
