@@ -114,11 +114,64 @@ class NoRenderEnv(ConstEnv):
         raise RuntimeError("no OpenGL context")
 
 
+class RandomLengthEnv(gym.Env):
+    """Purpose-built: episodes of random length L in 1..12, drawn at reset from the env's seeded
+    np_random with a random tag x; obs = (steps taken in this episode, L, x), reward 1. A batch
+    that keeps only whole episodes holds, for each (L, x), the obs t = 0 .. L-1. Every reset's
+    (L, x) is kept in RandomLengthEnv.starts, so a test sees how each episode began."""
+    starts = []
+
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def obs(self):
+        return np.array([self.t, self.length, self.x], np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.length, self.x = 0, int(self.np_random.integers(1, 13)), float(self.np_random.uniform())
+        RandomLengthEnv.starts.append((self.length, self.x))
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.obs(), 1.0, self.t >= self.length, False, {}
+
+
+class FarObsEnv(gym.Env):
+    """Purpose-built: observations far from zero mean, 100 + 10 N(0, 1) in each of 3 dimensions,
+    drawn from the seeded np_random; Box actions, reward 1, truncated after 10 steps. Each
+    episode's observations are kept in FarObsEnv.episodes (all but the last one are acted on)."""
+    episodes = []
+
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+        self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def obs(self):
+        obs = (100 + 10 * self.np_random.normal(size=3)).astype(np.float32)
+        FarObsEnv.episodes[-1].append(obs)
+        return obs
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        FarObsEnv.episodes.append([])
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.obs(), 1.0, False, self.t >= 10, {}
+
+
 gym.register("TestNan-v0", entry_point=NanEnv)
 gym.register("TestNoRender-v0", entry_point=NoRenderEnv)
 gym.register("TestTruncOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=True, **kw))
 gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, **kw))
 gym.register("TestCount-v0", entry_point=CountEnv)
+gym.register("TestRandomLength-v0", entry_point=RandomLengthEnv)
+gym.register("TestFarObs-v0", entry_point=FarObsEnv)
 
 
 @pytest.fixture(autouse=True)

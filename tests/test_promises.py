@@ -1,0 +1,326 @@
+"""Promises a plausible slip would break without a sound: each test here was seen to fail with
+the code broken on purpose (tests/README.md lists the breaks). Saving on interrupt and without
+a half-written model.pt, refusing zero and a stopped run's directory, seeding the envs,
+--eval on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
+episode returns, whole episodes without a critic, and the value loss and value targets."""
+import os
+import re
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import CRITIC_FREE, ROOT, SCRIPTS, FarObsEnv, RandomLengthEnv, load, run_main, small
+
+# One or two updates of a few steps: enough to pass every line of the training loop.
+TINY = {"simple_pg": ["--batch-steps", "16"], "rtg_pg": ["--batch-steps", "16"], "a2c": ["--num-steps", "4"]}
+
+
+def tiny(name):
+    return TINY.get(name, ["--num-steps", "4", "--num-minibatches", "2"]) + ["--hidden", "8"]
+
+
+def refused(name, args, capsys, expect):
+    """Bad input: exit code 2 and one line on stderr that says `expect`."""
+    with pytest.raises(SystemExit) as stop:
+        load(name).main(args)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.strip().splitlines()) == 1 and expect in err, (stop.value.code, err)
+
+
+def track(monkeypatch, mod, cls):
+    """Swap mod.Actor or mod.Critic for a subclass that keeps every instance made, with a copy
+    of its first parameters."""
+    made, base = [], getattr(mod, cls)
+
+    class Tracked(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append((self, {k: v.clone() for k, v in self.state_dict().items()}))
+    monkeypatch.setattr(mod, cls, Tracked)
+    return made
+
+
+def spy_adam(monkeypatch):
+    """At every Adam step: the optimizer, its learning rate, and the norm of the whole
+    gradient it is about to apply."""
+    steps, real = [], torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        grads = [p.grad.flatten() for g in self.param_groups for p in g["params"] if p.grad is not None]
+        norm = torch.cat(grads).norm().item() if grads else 0.0
+        steps.append((self, self.param_groups[0]["lr"], norm))
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    return steps
+
+
+def holds(opt, module):
+    """Does this optimizer step any of the module's parameters?"""
+    ids = {id(p) for p in module.parameters()}
+    return any(id(p) in ids for g in opt.param_groups for p in g["params"])
+
+
+# ------------------------------- saving -------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_interrupt_before_the_first_update_saves_the_model(name, tmp_path, monkeypatch, capsys):
+    """Ctrl-C (or SIGTERM) before any update has finished: a loadable model.pt is still
+    written, and the stopped run's directory is not reused by the next run."""
+    mod = load(name)
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(mod, "weights_fn", interrupt)
+    run_main(name, ["--total-steps", "1000"] + tiny(name), tmp_path)
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert ckpt["algo"] == name and ckpt["obs_mean"].shape == (4,) and ckpt["actor"]
+    before = (tmp_path / "progress.csv").read_text()
+    refused(name, ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name), capsys, "already holds a run")
+    assert (tmp_path / "progress.csv").read_text() == before
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_failed_save_keeps_the_previous_model(name, tmp_path, monkeypatch):
+    """A save that dies halfway (disk full, a kill) leaves the last model.pt whole: the new one
+    is written to a temporary file and renamed over it."""
+    first, real_save = [], torch.save
+
+    def save(obj, f, *args, **kwargs):
+        """The first save works; the next one writes a few bytes, then the disk is full."""
+        path = f if isinstance(f, (str, os.PathLike)) else None
+        if not first:
+            real_save(obj, f, *args, **kwargs)
+            first.append(Path(path).read_bytes() if path else None)
+            return
+        if path:
+            Path(path).write_bytes(b"PK\x03\x04 half a checkpoint")
+        else:
+            f.write(b"PK\x03\x04 half a checkpoint")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(torch, "save", save)
+    with pytest.raises((OSError, SystemExit)):
+        run_main(name, ["--total-steps", "1000"] + tiny(name), tmp_path)
+    assert first, "the first update saved nothing"
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["algo"] == name
+    if first[0] is not None:
+        assert (tmp_path / "model.pt").read_bytes() == first[0]
+
+
+# ----------------------------- bad input -----------------------------
+# Flags whose 0 makes no run (no steps, no envs, no network, no step length, no iterations).
+POSITIVE = ["total-steps", "num-envs", "lr", "hidden", "eval-episodes", "batch-steps", "num-steps", "vf-lr",
+            "vf-iters", "num-minibatches", "update-epochs", "clip-ratio", "max-grad-norm", "delta", "cg-iters",
+            "damping", "backtrack-iters", "gamma"]
+
+
+def flags(name):
+    return re.findall(r'add_argument\(\s*"--([a-z-]+)"', (ROOT / f"{name}.py").read_text())
+
+
+class Accepted(BaseException):
+    """Raised where an accepted run would make its first env, so that no 0 can start a run."""
+
+
+# trpo.py does not check --cg-iters today: with 0 CG iterations x = 0, every line-search step
+# fails, and the policy never moves. Drop the mark when the check is added.
+CG_ITERS_UNCHECKED = pytest.mark.xfail(strict=True, raises=Accepted, reason="trpo.py accepts --cg-iters 0")
+ZERO_CASES = [pytest.param(n, f, marks=CG_ITERS_UNCHECKED if (n, f) == ("trpo", "cg-iters") else ())
+              for n in SCRIPTS for f in POSITIVE if f in flags(n)]
+
+
+@pytest.mark.parametrize("name,flag", ZERO_CASES)
+def test_zero_is_refused(name, flag, tmp_path, monkeypatch, capsys):
+    """0 is not a positive value: one line, exit code 2, and no run directory."""
+    def make(env_id, *args, **kwargs):
+        raise Accepted(f"--{flag} 0 was accepted")
+    monkeypatch.setattr(gym, "make", make)
+    refused(name, [f"--{flag}", "0", "--logdir", str(tmp_path / "run")], capsys, f"--{flag}")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_stopped_run_is_never_overwritten(name, tmp_path, capsys):
+    """A run stopped by a NaN in its first update (no model.pt, no summary.json yet) still
+    holds a run: the next one with the same --logdir is refused and changes nothing."""
+    nan = ["--batch-steps", "500"] if name in CRITIC_FREE else ["--num-steps", "128"]
+    with pytest.raises(SystemExit) as stop:
+        run_main(name, ["--env", "TestNan-v0", "--total-steps", "3000", "--hidden", "8"] + nan, tmp_path)
+    assert stop.value.code == 1
+    before = (tmp_path / "progress.csv").read_text()
+    assert len(before.splitlines()) == 2  # header and the update that stopped
+    refused(name, ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name), capsys, "already holds a run")
+    assert (tmp_path / "progress.csv").read_text() == before
+
+
+# ------------------------------- seeding -------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_seed_seeds_the_envs(name, tmp_path, monkeypatch):
+    """--seed seeds the envs: the first episodes begin alike with the same seed and differently
+    with another."""
+    firsts = []
+    for i, seed in enumerate([3, 3, 4]):
+        monkeypatch.setattr(RandomLengthEnv, "starts", [])
+        run_main(name, ["--env", "TestRandomLength-v0", "--seed", str(seed), "--total-steps", "16"] + tiny(name),
+                 tmp_path / str(i))
+        firsts.append(RandomLengthEnv.starts[:4])  # the first episode of each of the 4 envs
+    assert firsts[0] == firsts[1] and firsts[0] != firsts[2], firsts
+
+
+# ------------------------------ evaluation ------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_eval_episodes_differ(name, tmp_path, monkeypatch, capsys):
+    """--eval plays --eval-episodes different episodes, not one episode again and again."""
+    run_main(name, ["--env", "TestFarObs-v0", "--total-steps", "16"] + tiny(name), tmp_path)
+    monkeypatch.setattr(FarObsEnv, "episodes", [])
+    load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "3"])
+    assert "eval TestFarObs-v0" in capsys.readouterr().out
+    firsts = [tuple(ep[0]) for ep in FarObsEnv.episodes]
+    assert len(firsts) == 3 and len(set(firsts)) == 3, firsts
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_eval_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monkeypatch):
+    """Observation statistics are part of the model: --eval feeds the actor exactly
+    (obs - mean) / std with model.pt's mean and variance, frozen. The env's observations sit
+    near 100, so defaults (mean 0, var 1) or statistics that move during --eval show."""
+    run_main(name, ["--env", "TestFarObs-v0", "--total-steps", "16"] + tiny(name), tmp_path)
+    ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
+    mean, var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
+    assert np.all(np.abs(mean - 100) < 10) and np.all(var > 10), (mean, var)  # trained on this env
+    monkeypatch.setattr(FarObsEnv, "episodes", [])
+    inputs = []
+
+    def hook(module, args):  # the actor's first layer is the only Linear that takes the 3-dim obs
+        if isinstance(module, torch.nn.Linear) and module.in_features == 3:
+            inputs.append(args[0].detach().cpu().numpy().reshape(-1, 3))
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
+    try:
+        load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "2"])
+    finally:
+        handle.remove()
+    fed = np.concatenate([np.array(ep[:-1]) for ep in FarObsEnv.episodes])  # the last obs is not acted on
+    expected = np.clip((fed - mean) / np.sqrt(var + 1e-8), -10, 10)
+    assert len(fed) == 20
+    np.testing.assert_allclose(np.concatenate(inputs), expected, atol=1e-5)
+
+
+# ------------------------------- updates -------------------------------
+@pytest.mark.parametrize("name", ["a2c", "ppo"])
+def test_policy_gradient_norm_is_clipped(name, tmp_path, monkeypatch):
+    """Every Adam step on the actor's parameters applies a gradient of norm <= --max-grad-norm
+    (a2c: the joint actor-critic gradient; ppo: the policy's)."""
+    mod = load(name)
+    actors, steps = track(monkeypatch, mod, "Actor"), spy_adam(monkeypatch)
+    epochs = ["--update-epochs", "2"] if name == "ppo" else []
+    run_main(name, ["--total-steps", "512", "--max-grad-norm", "0.01"] + epochs + small(name), tmp_path)
+    norms = [norm for opt, _, norm in steps if holds(opt, actors[0][0])]
+    assert norms and max(norms) <= 0.01 * (1 + 1e-4), norms
+
+
+def falls_to_zero_from(base, values, updates):
+    """One value per update: base at the first, lower at every next one, above 0 at the last."""
+    per_update = [x for i, x in enumerate(values) if i == 0 or x != values[i - 1]]
+    assert len(per_update) == updates, per_update
+    assert per_update[0] == pytest.approx(base) and all(np.diff(per_update) < 0) and per_update[-1] > 0, per_update
+
+
+@pytest.mark.parametrize("name", ["trpo", "ppo"])
+def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
+    """Annealed rates start at their flag's value at the first update, fall at every update,
+    and stay above 0 to the end: ppo's --lr and --vf-lr, trpo's --vf-lr and --delta."""
+    mod = load(name)
+    actors, critics, steps = track(monkeypatch, mod, "Actor"), track(monkeypatch, mod, "Critic"), spy_adam(monkeypatch)
+    deltas, real_update = [], mod.update_policy
+    if name == "trpo":  # update_policy(actor, b_obs, b_act, b_weights, delta, args)
+        def update(*args, **kwargs):
+            deltas.append(args[4] if len(args) > 4 else kwargs["delta"])
+            return real_update(*args, **kwargs)
+        monkeypatch.setattr(mod, "update_policy", update)
+    argv = ["--total-steps", "1024", "--lr", "0.001", "--vf-lr", "0.002"] + (["--delta", "0.05"] if name == "trpo" else [])
+    rows = run_main(name, argv + small(name), tmp_path)
+    assert len(rows) == 4
+    falls_to_zero_from(0.002, [lr for opt, lr, _ in steps if holds(opt, critics[0][0])], len(rows))
+    if name == "ppo":
+        falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
+    else:
+        falls_to_zero_from(0.05, deltas, len(rows))
+
+
+def test_a2c_value_loss_moves_the_critic(tmp_path, monkeypatch):
+    """a2c's one joint step includes the value loss: at every step the critic's parameters all
+    carry a gradient, and after the run they have moved."""
+    mod = load("a2c")
+    critics, grads = track(monkeypatch, mod, "Critic"), []
+    real_step = torch.optim.Adam.step
+
+    def step(self, *args, **kwargs):
+        grads.append([p.grad is not None and p.grad.abs().sum().item() > 0 for p in critics[0][0].parameters()])
+        return real_step(self, *args, **kwargs)
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    run_main("a2c", ["--total-steps", "512"] + small("a2c"), tmp_path)
+    critic, first = critics[0]
+    assert len(grads) == 2 and all(all(g) for g in grads), grads
+    assert all(not torch.equal(first[k], v) for k, v in critic.state_dict().items())
+
+
+@pytest.mark.parametrize("name", ["vpg", "trpo", "ppo"])
+def test_value_targets_are_advantage_plus_v(name, tmp_path, monkeypatch):
+    """The critic is regressed on ret = A + V (lambda-returns), built from the advantages
+    before they are normalized for the policy step."""
+    mod = load(name)
+    seen, targets = [], []
+    real_weights, real_value = mod.weights_fn, mod.update_value
+
+    def weights(rew, v, *rest):
+        adv = real_weights(rew, v, *rest)
+        seen.append((adv + v).flatten().clone())
+        return adv
+
+    def value(critic, vf_opt, b_obs, b_ret, *rest):
+        targets.append(b_ret.clone())
+        return real_value(critic, vf_opt, b_obs, b_ret, *rest)
+    monkeypatch.setattr(mod, "weights_fn", weights)
+    monkeypatch.setattr(mod, "update_value", value)
+    run_main(name, ["--total-steps", "512"] + small(name), tmp_path)
+    assert len(targets) == len(seen) == 2
+    for want, got in zip(seen, targets):
+        torch.testing.assert_close(got, want)
+
+
+# ------------------------------- returns -------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_return_mean_is_the_raw_episode_return(name, tmp_path):
+    """CountEnv: reward 1 at every step, every episode exactly 7 steps. Every row's
+    return_mean is 7.0: raw rewards (not scaled ones), summed from each episode's start."""
+    rows = run_main(name, ["--env", "TestCount-v0", "--total-steps", "600"] + small(name), tmp_path)
+    assert rows and all(r["return_mean"] == "7.0" and int(r["episodes"]) > 0 for r in rows), rows
+
+
+@pytest.mark.parametrize("name", CRITIC_FREE)
+def test_whole_episodes_with_random_lengths(name, tmp_path, monkeypatch):
+    """Without a critic the batch holds whole episodes only. Episodes of random length end at
+    different steps in different envs; with the observation normalization made the identity,
+    each (L, x) in the batch shows all of its steps t = 0 .. L-1, once each."""
+    mod = load(name)
+
+    class Identity(mod.RunningNorm):
+        def update(self, x):
+            pass
+
+        def __call__(self, x):
+            return np.asarray(x, dtype=np.float32)
+    monkeypatch.setattr(mod, "RunningNorm", Identity)
+    batches, real_update = [], mod.update_policy
+    monkeypatch.setattr(mod, "update_policy", lambda actor, opt, b_obs, *rest: batches.append(b_obs.numpy().copy())
+                        or real_update(actor, opt, b_obs, *rest))
+    run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "400", "--batch-steps", "50", "--hidden", "8"],
+             tmp_path)
+    assert len(batches) >= 3
+    for b in batches:
+        assert len(b) >= 50
+        episodes = {}
+        for t, length, x in b:
+            episodes.setdefault((length, x), []).append(t)
+        for (length, x), ts in episodes.items():
+            assert sorted(ts) == list(range(int(length))), (length, sorted(ts))
