@@ -402,9 +402,8 @@ class Run:
                 self.tb.add_scalar(k, v, step)
         print(" | ".join(f"{k} {v}" for k, v in row.items() if k not in ("episodes", "time")), flush=True)
         if not all(np.isfinite(v) for v in stats.values()):
-            print(
-                f"{ALGO}: stopped: non-finite loss at update {update}; {self.dir}/model.pt holds the last good policy"
-            )
+            saved = "holds the last good policy" if update > 1 else "was not written: no update finished"
+            print(f"{ALGO}: stopped: non-finite loss at update {update}; {self.dir}/model.pt {saved}")
             sys.exit(1)
         save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
 
