@@ -7,6 +7,7 @@ torso's height and angle (qpos; 0 rad is upright) and the share of steps with th
 (a gait on its back, as in HalfCheetah's lower mode); n/a where it has not.
 Run: python benchmarks/behaviour.py benchmarks/runs/ppo/Walker2d-v4/*/model.pt
 """
+
 import argparse
 import importlib.util
 import os
@@ -61,6 +62,7 @@ def policy(script, ckpt, env):
     def act(obs):
         with torch.no_grad():
             return actor.to_env(actor.mode(torch.as_tensor(obs_norm(obs[None]))))[0]
+
     return act
 
 
@@ -107,9 +109,11 @@ def main(argv=None):
         turned = [np.cos(a) < np.cos(2.0) for a in angle]  # wherever the angle has wound to
         kwargs = "".join(f" {k}={v}" for k, v in ckpt["env_kwargs"].items())
         print(f"{path}: {ckpt['algo']} on {ckpt['env']}{kwargs}, {args.episodes} episode{'s' * (args.episodes > 1)}")
-        print(f"  return {mean(returns, '{:,.1f}')}, length {mean(lengths, '{:.0f}')}, "
-              f"forward velocity {mean(velocity, '{:.2f} m/s')}, torso height {mean(height, '{:.2f} m')}, "
-              f"torso angle {mean(angle, '{:+.2f} rad')}, turned > 2 rad in {mean(turned, '{:.0%} of steps')}")
+        print(
+            f"  return {mean(returns, '{:,.1f}')}, length {mean(lengths, '{:.0f}')}, "
+            f"forward velocity {mean(velocity, '{:.2f} m/s')}, torso height {mean(height, '{:.2f} m')}, "
+            f"torso angle {mean(angle, '{:+.2f} rad')}, turned > 2 rad in {mean(turned, '{:.0%} of steps')}"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ filmed through it: it follows the body, which the default camera loses after a f
 installs it). Headless MuJoCo needs an OpenGL backend: MUJOCO_GL=egl (Mesa's, on a machine without a GPU too).
 Run: MUJOCO_GL=egl python benchmarks/gif.py runs/Walker2d-v4__ppo__1__1700000000/model.pt
 """
+
 import argparse
 import importlib.util
 import os
@@ -78,8 +79,10 @@ def main(argv=None):
     # GIFs count time in 1/100 s, and browsers play frames under 2/100 s at 1/10 s: real time where possible
     duration = max(20, 10 * round(100 * args.every / env.metadata.get("render_fps", 30)))
     images[0].save(out, save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=True)
-    print(f"wrote {out}: {len(images)} frames of {args.steps} steps ({episodes} episodes), "
-          f"{duration} ms each, {os.path.getsize(out) / 1e6:.2f} MB")
+    print(
+        f"wrote {out}: {len(images)} frames of {args.steps} steps ({episodes} episodes), "
+        f"{duration} ms each, {os.path.getsize(out) / 1e6:.2f} MB"
+    )
 
 
 if __name__ == "__main__":

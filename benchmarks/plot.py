@@ -7,6 +7,7 @@ Without: one PNG per env from benchmarks/runs/ALGO/ENV/SEED/, one line per algor
 Needs matplotlib (plotting only): pip install matplotlib
 Run: python benchmarks/plot.py runs/Walker2d-v4__ppo__1__* runs/Walker2d-v4__ppo__2__* --out walker.png
 """
+
 import argparse
 import csv
 import glob
@@ -43,8 +44,10 @@ def figure(lines, title=None):
     """One line per (label, progress.csv paths): a single run as logged, several as their mean on a common
     grid of steps, shaded from min to max. Returns the matplotlib Figure."""
     import matplotlib
+
     matplotlib.use("Agg")  # headless: files only, no window
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, paths in lines:
         curves = [c for c in map(curve, paths) if c is not None]
@@ -92,8 +95,12 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run_dirs", nargs="*", help="run directories (default: one PNG per env of benchmarks/runs)")
     p.add_argument("--out", default="curves.png", help="the PNG of the run directories (default: curves.png)")
-    p.add_argument("--average", action=argparse.BooleanOptionalAction, default=False,
-                   help="one line per config, averaged over its seeds (default: off)")
+    p.add_argument(
+        "--average",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="one line per config, averaged over its seeds (default: off)",
+    )
     args = p.parse_args(argv)
     if args.run_dirs:
         lines = run_lines(args.run_dirs, args.average)

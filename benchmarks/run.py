@@ -4,6 +4,7 @@ Resumable: a run whose directory already holds the summary.json of all its steps
 (and added to results.csv if missing); an unfinished or stopped run starts afresh.
 Example: python benchmarks/run.py --algos ppo trpo --envs Walker2d-v4 Hopper-v4 --seeds 1 2 3
 """
+
 import argparse
 import csv
 import json
@@ -22,7 +23,9 @@ ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
 
 def commit():
     """The commit the scripts ran at; '-dirty' when a script differs from it."""
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"] + [f"{a}.py" for a in ALGOS], cwd=ROOT).returncode
     return head + ("-dirty" if dirty else "")
 
@@ -56,8 +59,18 @@ def run_one(algo, env, seed, steps, rundir, rev, extra):
     if not finished(summary_path, steps):
         shutil.rmtree(rundir, ignore_errors=True)  # an unfinished run starts afresh
         os.makedirs(os.path.dirname(rundir), exist_ok=True)
-        cmd = [sys.executable, os.path.join(ROOT, f"{algo}.py"), "--env", env, "--seed", str(seed),
-               "--total-steps", str(steps), "--logdir", rundir] + extra
+        cmd = [
+            sys.executable,
+            os.path.join(ROOT, f"{algo}.py"),
+            "--env",
+            env,
+            "--seed",
+            str(seed),
+            "--total-steps",
+            str(steps),
+            "--logdir",
+            rundir,
+        ] + extra
         with open(rundir + ".log", "w") as log:
             res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
         if res.returncode != 0 or not finished(summary_path, steps):
@@ -65,8 +78,16 @@ def run_one(algo, env, seed, steps, rundir, rev, extra):
             return None
     with open(summary_path) as f:
         s = json.load(f)
-    return {"algo": algo, "env": env, "seed": seed, "steps": s["steps"], "return": s["return_last100"],
-            "sps": s["sps"], "wall_s": s["wall_s"], "commit": rev}
+    return {
+        "algo": algo,
+        "env": env,
+        "seed": seed,
+        "steps": s["steps"],
+        "return": s["return_last100"],
+        "sps": s["sps"],
+        "wall_s": s["wall_s"],
+        "commit": rev,
+    }
 
 
 def main():
@@ -88,8 +109,11 @@ def main():
         row = run_one(algo, env, seed, args.steps, rundir, rev, extra)
         if row and (algo, env, str(seed), str(row["steps"])) not in done:
             append(row)
-            print(f"{time.strftime('%H:%M:%S')} {algo} {env} seed {seed}: return {row['return']} "
-                  f"at {row['steps']} steps, {row['sps']} steps/s", flush=True)
+            print(
+                f"{time.strftime('%H:%M:%S')} {algo} {env} seed {seed}: return {row['return']} "
+                f"at {row['steps']} steps, {row['sps']} steps/s",
+                flush=True,
+            )
 
     with ThreadPoolExecutor(args.jobs) as pool:
         list(pool.map(job, grid))

@@ -2,6 +2,7 @@
 
 Run: python benchmarks/table.py
 """
+
 import csv
 import os
 from collections import defaultdict
@@ -11,9 +12,16 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
 # Goals of the project's issues: mean over seeds at 1M steps, default flags.
-GOALS = {("ppo", "Walker2d-v4"): 3500, ("ppo", "Hopper-v4"): 2500, ("ppo", "HalfCheetah-v4"): 3000,
-         ("trpo", "Walker2d-v4"): 3000, ("trpo", "Hopper-v4"): 2500, ("trpo", "HalfCheetah-v4"): 2000,
-         ("vpg", "Walker2d-v4"): 1000, ("a2c", "Walker2d-v4"): 1500}
+GOALS = {
+    ("ppo", "Walker2d-v4"): 3500,
+    ("ppo", "Hopper-v4"): 2500,
+    ("ppo", "HalfCheetah-v4"): 3000,
+    ("trpo", "Walker2d-v4"): 3000,
+    ("trpo", "Hopper-v4"): 2500,
+    ("trpo", "HalfCheetah-v4"): 2000,
+    ("vpg", "Walker2d-v4"): 1000,
+    ("a2c", "Walker2d-v4"): 1500,
+}
 
 
 def read(name):
@@ -51,7 +59,9 @@ def main():
     print("| env | algo | steps | steps/s | raw env steps/s | ratio | commit |")
     print("|---|---|---|---|---|---|---|")
     for r in read("throughput.csv"):
-        print(f"| {r['env']} | {r['algo']} | {r['steps']} | {r['sps']} | {r['raw_sps']} | {r['ratio']} | {r['commit']} |")
+        print(
+            f"| {r['env']} | {r['algo']} | {r['steps']} | {r['sps']} | {r['raw_sps']} | {r['ratio']} | {r['commit']} |"
+        )
 
 
 if __name__ == "__main__":

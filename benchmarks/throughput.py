@@ -3,6 +3,7 @@ in the same run on the same machine; appends to benchmarks/throughput.csv.
 
 Example: python benchmarks/throughput.py --envs Walker2d-v4 CartPole-v1 --steps 50000
 """
+
 import argparse
 import csv
 import json
@@ -40,7 +41,9 @@ def main():
     p.add_argument("--steps", type=int, default=50_000, help="--total-steps of each timed run (default: 50000)")
     p.add_argument("--raw-seconds", type=float, default=10.0, help="seconds of each raw-env measurement")
     args = p.parse_args()
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     new = not os.path.exists(OUT)
     with open(OUT, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
@@ -51,16 +54,36 @@ def main():
                 before = raw_sps(env_id, args.raw_seconds / 2)
                 with tempfile.TemporaryDirectory() as tmp:
                     start = time.time()  # whole process: interpreter start, imports, training, saving
-                    subprocess.run([sys.executable, os.path.join(ROOT, f"{algo}.py"), "--env", env_id,
-                                    "--total-steps", str(args.steps), "--logdir", os.path.join(tmp, "run")],
-                                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            os.path.join(ROOT, f"{algo}.py"),
+                            "--env",
+                            env_id,
+                            "--total-steps",
+                            str(args.steps),
+                            "--logdir",
+                            os.path.join(tmp, "run"),
+                        ],
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                     wall = time.time() - start
                     with open(os.path.join(tmp, "run", "summary.json")) as s:
                         steps = json.load(s)["steps"]  # whole batches: a little over --steps
                 raw = (before + raw_sps(env_id, args.raw_seconds / 2)) / 2  # bracket the run
                 sps = steps / wall
-                row = {"env": env_id, "algo": algo, "steps": steps, "wall_s": round(wall, 1), "sps": int(sps),
-                       "raw_sps": int(raw), "ratio": round(sps / raw, 3), "commit": rev}
+                row = {
+                    "env": env_id,
+                    "algo": algo,
+                    "steps": steps,
+                    "wall_s": round(wall, 1),
+                    "sps": int(sps),
+                    "raw_sps": int(raw),
+                    "ratio": round(sps / raw, 3),
+                    "commit": rev,
+                }
                 writer.writerow(row)
                 f.flush()
                 print(row, flush=True)

@@ -1,4 +1,5 @@
 """Shared helpers: import the scripts as modules, run them in-process or as a user would."""
+
 import contextlib
 import csv
 import importlib
@@ -10,7 +11,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-
 import torch
 
 torch.set_num_threads(1)  # as the scripts do: tiny networks, threads only add overhead
@@ -41,8 +41,9 @@ def run_main(name, args, logdir):
 
 def run_cli(name, args, timeout=300):
     """Run the script as a user does: python NAME.py ARGS."""
-    return subprocess.run([sys.executable, str(ROOT / f"{name}.py"), *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, str(ROOT / f"{name}.py"), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 def read_csv(path):
@@ -104,6 +105,7 @@ class NanEnv(ConstEnv):
 
 class NoRenderEnv(ConstEnv):
     """Purpose-built: says it renders, then fails as MuJoCo does without an OpenGL context."""
+
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
 
     def __init__(self, render_mode=None):
@@ -119,6 +121,7 @@ class RandomLengthEnv(gym.Env):
     np_random with a random tag x; obs = (steps taken in this episode, L, x), reward 1. A batch
     that keeps only whole episodes holds, for each (L, x), the obs t = 0 .. L-1. Every reset's
     (L, x) is kept in RandomLengthEnv.starts, so a test sees how each episode began."""
+
     starts = []
 
     def __init__(self, render_mode=None):
@@ -143,6 +146,7 @@ class FarObsEnv(gym.Env):
     """Purpose-built: observations far from zero mean, 100 + 10 N(0, 1) in each of 3 dimensions,
     drawn from the seeded np_random; Box actions, reward 1, truncated after 10 steps. Each
     episode's observations are kept in FarObsEnv.episodes (all but the last one are acted on)."""
+
     episodes = []
 
     def __init__(self, render_mode=None):
@@ -177,5 +181,6 @@ gym.register("TestFarObs-v0", entry_point=FarObsEnv)
 @pytest.fixture(autouse=True)
 def _seed_everything():
     import torch
+
     torch.manual_seed(0)
     np.random.seed(0)

@@ -1,5 +1,6 @@
 """The command-line and output contract, for every script: smoke runs, run directory,
 evaluation, determinism, and bad input (one line, exit code 2, no traceback)."""
+
 import json
 
 import pytest
@@ -35,7 +36,7 @@ def test_same_seed_same_progress(name, tmp_path):
     a, b = run_main(name, args, tmp_path / "a"), run_main(name, args, tmp_path / "b")
     strip = [{k: v for k, v in r.items() if k not in TIMING} for r in a]
     assert strip == [{k: v for k, v in r.items() if k not in TIMING} for r in b]
-    c = run_main(name, args[:-len(small(name)) - 2] + ["--seed", "8"] + small(name), tmp_path / "c")
+    c = run_main(name, args[: -len(small(name)) - 2] + ["--seed", "8"] + small(name), tmp_path / "c")
     assert [r["loss_v" if "loss_v" in r else "ent"] for r in c] != [r["loss_v" if "loss_v" in r else "ent"] for r in a]
 
 
@@ -91,16 +92,22 @@ def test_sigterm_keeps_the_run(tmp_path):
     import subprocess
     import sys
     import time
+
     from conftest import ROOT
-    proc = subprocess.Popen([sys.executable, str(ROOT / "vpg.py"), "--num-steps", "64", "--logdir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "vpg.py"), "--num-steps", "64", "--logdir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not (tmp_path / "model.pt").exists() and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert f"interrupted at step" in out and str(tmp_path) in out
+    assert "interrupted at step" in out and str(tmp_path) in out
     assert len((tmp_path / "progress.csv").read_text().splitlines()) >= 2
     assert torch.load(tmp_path / "model.pt", weights_only=True)["algo"] == "vpg"
 
@@ -110,6 +117,7 @@ def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
     """A NaN reward poisons the loss: the run stops with a message naming the update and keeps
     the model of the last good update."""
     from conftest import load
+
     with pytest.raises(SystemExit) as stop:
         load(name).main(["--env", "TestNan-v0", "--total-steps", "3000", "--logdir", str(tmp_path)] + small(name))
     assert stop.value.code == 1
@@ -121,6 +129,10 @@ def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
 def test_ppo_log_std_init(tmp_path):
     """--log-std-init sets where the Gaussian's log-std starts; one small update barely moves it."""
     for value in (0.0, -1.0):
-        run_main("ppo", ["--env", "Pendulum-v1", "--total-steps", "256", "--log-std-init", str(value)] + small("ppo"), tmp_path / str(value))
+        run_main(
+            "ppo",
+            ["--env", "Pendulum-v1", "--total-steps", "256", "--log-std-init", str(value)] + small("ppo"),
+            tmp_path / str(value),
+        )
         log_std = torch.load(tmp_path / str(value) / "model.pt", weights_only=True)["actor"]["log_std"]
         assert (log_std - value).abs().max() < 0.1, log_std

@@ -1,5 +1,6 @@
 """The diff is the lesson: changed-line budgets of ../shared/STYLE.md, and shared sections
 byte-identical in every file that has them. Grows by itself as files arrive."""
+
 import difflib
 import re
 
@@ -9,8 +10,14 @@ from conftest import ROOT, SCRIPTS
 # ../shared/STYLE.md's budgets: simple->rtg 16, rtg->vpg 100, vpg->a2c 50, vpg->trpo 80, trpo->ppo 100,
 # vpg->ppo 60. Where a file still has a default tuned for it alone (see benchmarks/README.md), the
 # ceiling here is today's count, so that the diff cannot grow; it falls as the defaults are shared.
-BUDGETS = {("simple_pg", "rtg_pg"): 16, ("rtg_pg", "vpg"): 109, ("vpg", "a2c"): 55,
-           ("vpg", "trpo"): 89, ("trpo", "ppo"): 104, ("vpg", "ppo"): 71}
+BUDGETS = {
+    ("simple_pg", "rtg_pg"): 16,
+    ("rtg_pg", "vpg"): 109,
+    ("vpg", "a2c"): 55,
+    ("vpg", "trpo"): 89,
+    ("trpo", "ppo"): 104,
+    ("vpg", "ppo"): 71,
+}
 BANNER = re.compile(r"^\s*# =+ (.+?) =+$")
 PAIRS = [p for p in BUDGETS if p[0] in SCRIPTS and p[1] in SCRIPTS]
 
@@ -58,8 +65,10 @@ def test_shared_sections_identical():
 
 def test_same_skeleton_everywhere():
     """Every file has the same banners in the same order (rollouts differ by family)."""
+
     def skeleton(name):
         return [t for t in sections(name) if not t.startswith("ROLLOUT")]
+
     for name in SCRIPTS:
         assert skeleton(name) == skeleton(SCRIPTS[0]), name
 

@@ -16,8 +16,9 @@ from conftest import ROOT, SCRIPTS, load, run_cli, run_main, small
 def test_env_kwargs_reach_training_and_eval(name, tmp_path, capsys):
     """TestCount-v0 ends every episode after `length` steps with reward 1 a step, so the return
     is the length: 3 in training and in --eval shows that both envs got length=3."""
-    rows = run_main(name, ["--env", "TestCount-v0", "--env-kwargs", "length=3", "--total-steps", "600"] + small(name),
-                    tmp_path)
+    rows = run_main(
+        name, ["--env", "TestCount-v0", "--env-kwargs", "length=3", "--total-steps", "600"] + small(name), tmp_path
+    )
     assert {r["return_mean"] for r in rows if r["return_mean"]} == {"3.0"}
     assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"length": 3}
     assert torch.load(tmp_path / "model.pt", weights_only=True)["env_kwargs"] == {"length": 3}
@@ -56,8 +57,9 @@ def test_literal_values():
     assert key_value("xml_file=my.xml") == ("xml_file", "my.xml")  # a bare word stays a string
 
 
-@pytest.mark.parametrize("name,env", [(n, "Walker2d-v5") for n in SCRIPTS]
-                         + [("ppo", "Hopper-v5"), ("ppo", "HalfCheetah-v5")])
+@pytest.mark.parametrize(
+    "name,env", [(n, "Walker2d-v5") for n in SCRIPTS] + [("ppo", "Hopper-v5"), ("ppo", "HalfCheetah-v5")]
+)
 def test_mujoco_v5(name, env, tmp_path):
     rows = run_main(name, ["--env", env, "--total-steps", "300"] + small(name), tmp_path)
     assert int(rows[-1]["step"]) >= 300
@@ -92,18 +94,28 @@ def test_own_env_module(tmp_path):
     in --eval; a module that cannot be imported is one line."""
     (tmp_path / "my_envs.py").write_text(MODULE)
     cli = [sys.executable, str(ROOT / "ppo.py")]
-    res = subprocess.run(cli + ["--env", "my_envs:Drift-v0", "--total-steps", "256", "--num-steps", "64",
-                                "--logdir", "run"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        cli + ["--env", "my_envs:Drift-v0", "--total-steps", "256", "--num-steps", "64", "--logdir", "run"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0 and "done: 256 steps" in res.stdout, res.stderr
-    res = subprocess.run(cli + ["--eval", "run/model.pt", "--eval-episodes", "1"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        cli + ["--eval", "run/model.pt", "--eval-episodes", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "eval my_envs:Drift-v0 (ppo): return 5.0" in res.stdout, res.stderr
     res = subprocess.run(cli + ["--env", "no_such_module:Drift-v0"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     assert "No module named 'no_such_module'" in res.stderr
 
 
-FILM = '''
+FILM = """
 import importlib.util, sys
 import numpy as np
 spec = importlib.util.spec_from_file_location("script", sys.argv[1])
@@ -118,14 +130,19 @@ before = env.render().astype(int)
 qpos[2] += 1  # lean its torso
 env.unwrapped.set_state(qpos, qvel)
 print(np.abs(env.render() - before).mean())
-'''
+"""
 
 
 def test_filming_follows_the_body(tmp_path):
     """The picture of a walker 8 m from where it started changes when its torso leans: the
     camera followed it (gymnasium's default camera stays at the start: the picture is floor)."""
     (tmp_path / "film.py").write_text(FILM)
-    res = subprocess.run([sys.executable, str(tmp_path / "film.py"), str(ROOT / "ppo.py")], capture_output=True,
-                         text=True, timeout=300, env=dict(os.environ, MUJOCO_GL="egl"))
+    res = subprocess.run(
+        [sys.executable, str(tmp_path / "film.py"), str(ROOT / "ppo.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, MUJOCO_GL="egl"),
+    )
     assert res.returncode == 0, res.stderr
     assert float(res.stdout.split()[-1]) > 5, res.stdout  # mean pixel change, 0-255 (about 36 seen)

@@ -1,6 +1,7 @@
 """Evaluating and watching a saved run, the same in every script: --eval-sample, --render,
 --capture-video, --tensorboard, and a one-line error when an optional package or a display
 is missing."""
+
 import importlib.util
 
 import pytest
@@ -27,7 +28,9 @@ def test_eval_sample_flag(name, tmp_path, capsys):
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_missing_optional_package(name, monkeypatch, capsys):
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n in ("moviepy", "tensorboard") else find_spec(n, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n in ("moviepy", "tensorboard") else find_spec(n, *a)
+    )
     for flag, package in (("--capture-video", "moviepy"), ("--tensorboard", "tensorboard")):
         with pytest.raises(SystemExit) as stop:
             load(name).main([flag])
@@ -62,7 +65,9 @@ def test_tensorboard_and_video_of_a_run(tmp_path):
     pytest.importorskip("moviepy")
     pytest.importorskip("pygame")  # CartPole draws its frames with pygame
     event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-    rows = run_main("ppo", ["--total-steps", "1024", "--num-steps", "128", "--tensorboard", "--capture-video"], tmp_path)
+    rows = run_main(
+        "ppo", ["--total-steps", "1024", "--num-steps", "128", "--tensorboard", "--capture-video"], tmp_path
+    )
     acc = event_accumulator.EventAccumulator(str(tmp_path))
     acc.Reload()
     assert {"return_mean", "loss_pi", "kl", "sps"} <= set(acc.Tags()["scalars"])

@@ -1,6 +1,7 @@
 """Learning on CartPole-v1 with each script's default flags, a fixed seed and a fixed budget
 (slow: `pytest -m "not slow"` skips these). Thresholds: 195 for the critic-free files, 475
 (the env's 'solved' level) from vpg on."""
+
 import numpy as np
 import pytest
 from conftest import CRITIC_FREE, SCRIPTS, run_cli, run_main
@@ -45,7 +46,7 @@ def test_learns_cartpole(name, tmp_path):
 
 
 def test_reward_to_go_learns_faster_than_full_return(tmp_path):
-    """"Don't Let the Past Distract You": dropping rewards earned before an action leaves the
+    """ "Don't Let the Past Distract You": dropping rewards earned before an action leaves the
     gradient unbiased and lowers its variance, so rtg_pg reaches 195 in fewer steps than
     simple_pg, in the median over three seeds (a run that never reaches it counts as budget+1)."""
     steps = {}

@@ -6,7 +6,6 @@ that is meant to move the numbers (a new default, say), rewrite the files on pur
 import csv
 import sys
 import tempfile
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, SCRIPTS, run_main, small

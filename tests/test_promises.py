@@ -3,6 +3,7 @@ the code broken on purpose (tests/README.md lists the breaks). Saving on interru
 a half-written model.pt, refusing zero and a stopped run's directory, seeding the envs,
 --eval on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
 episode returns, whole episodes without a critic, and the value loss and value targets."""
+
 import os
 import re
 from pathlib import Path
@@ -38,6 +39,7 @@ def track(monkeypatch, mod, cls):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append((self, {k: v.clone() for k, v in self.state_dict().items()}))
+
     monkeypatch.setattr(mod, cls, Tracked)
     return made
 
@@ -52,6 +54,7 @@ def spy_adam(monkeypatch):
         norm = torch.cat(grads).norm().item() if grads else 0.0
         steps.append((self, self.param_groups[0]["lr"], norm))
         return real(self, *args, **kwargs)
+
     monkeypatch.setattr(torch.optim.Adam, "step", step)
     return steps
 
@@ -71,6 +74,7 @@ def test_interrupt_before_the_first_update_saves_the_model(name, tmp_path, monke
 
     def interrupt(*args):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(mod, "weights_fn", interrupt)
     run_main(name, ["--total-steps", "1000"] + tiny(name), tmp_path)
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
@@ -98,6 +102,7 @@ def test_a_failed_save_keeps_the_previous_model(name, tmp_path, monkeypatch):
         else:
             f.write(b"PK\x03\x04 half a checkpoint")
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(torch, "save", save)
     with pytest.raises((OSError, SystemExit)):
         run_main(name, ["--total-steps", "1000"] + tiny(name), tmp_path)
@@ -109,9 +114,26 @@ def test_a_failed_save_keeps_the_previous_model(name, tmp_path, monkeypatch):
 
 # ----------------------------- bad input -----------------------------
 # Flags whose 0 makes no run (no steps, no envs, no network, no step length, no iterations).
-POSITIVE = ["total-steps", "num-envs", "lr", "hidden", "eval-episodes", "batch-steps", "num-steps", "vf-lr",
-            "vf-iters", "num-minibatches", "update-epochs", "clip-ratio", "max-grad-norm", "delta", "cg-iters",
-            "damping", "backtrack-iters", "gamma"]
+POSITIVE = [
+    "total-steps",
+    "num-envs",
+    "lr",
+    "hidden",
+    "eval-episodes",
+    "batch-steps",
+    "num-steps",
+    "vf-lr",
+    "vf-iters",
+    "num-minibatches",
+    "update-epochs",
+    "clip-ratio",
+    "max-grad-norm",
+    "delta",
+    "cg-iters",
+    "damping",
+    "backtrack-iters",
+    "gamma",
+]
 
 
 def flags(name):
@@ -128,8 +150,10 @@ ZERO_CASES = [(n, f) for n in SCRIPTS for f in POSITIVE if f in flags(n)]
 @pytest.mark.parametrize("name,flag", ZERO_CASES)
 def test_zero_is_refused(name, flag, tmp_path, monkeypatch, capsys):
     """0 is not a positive value: one line, exit code 2, and no run directory."""
+
     def make(env_id, *args, **kwargs):
         raise Accepted(f"--{flag} 0 was accepted")
+
     monkeypatch.setattr(gym, "make", make)
     refused(name, [f"--{flag}", "0", "--logdir", str(tmp_path / "run")], capsys, f"--{flag}")
     assert not (tmp_path / "run").exists()
@@ -157,8 +181,11 @@ def test_seed_seeds_the_envs(name, tmp_path, monkeypatch):
     firsts = []
     for i, seed in enumerate([3, 3, 4]):
         monkeypatch.setattr(RandomLengthEnv, "starts", [])
-        run_main(name, ["--env", "TestRandomLength-v0", "--seed", str(seed), "--total-steps", "16"] + tiny(name),
-                 tmp_path / str(i))
+        run_main(
+            name,
+            ["--env", "TestRandomLength-v0", "--seed", str(seed), "--total-steps", "16"] + tiny(name),
+            tmp_path / str(i),
+        )
         firsts.append(RandomLengthEnv.starts[:4])  # the first episode of each of the 4 envs
     assert firsts[0] == firsts[1] and firsts[0] != firsts[2], firsts
 
@@ -190,6 +217,7 @@ def test_eval_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monkey
     def hook(module, args):  # the actor's first layer is the only Linear that takes the 3-dim obs
         if isinstance(module, torch.nn.Linear) and module.in_features == 3:
             inputs.append(args[0].detach().cpu().numpy().reshape(-1, 3))
+
     handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
     try:
         load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "2"])
@@ -230,11 +258,15 @@ def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
     actors, critics, steps = track(monkeypatch, mod, "Actor"), track(monkeypatch, mod, "Critic"), spy_adam(monkeypatch)
     deltas, real_update = [], mod.update_policy
     if name == "trpo":  # update_policy(actor, b_obs, b_act, b_weights, b_logp_old, delta, args)
+
         def update(*args, **kwargs):
             deltas.append(args[5] if len(args) > 5 else kwargs["delta"])
             return real_update(*args, **kwargs)
+
         monkeypatch.setattr(mod, "update_policy", update)
-    argv = ["--total-steps", "1024", "--vf-lr", "0.002"] + (["--delta", "0.05"] if name == "trpo" else ["--lr", "0.001"])
+    argv = ["--total-steps", "1024", "--vf-lr", "0.002"] + (
+        ["--delta", "0.05"] if name == "trpo" else ["--lr", "0.001"]
+    )
     rows = run_main(name, argv + small(name), tmp_path)
     assert len(rows) == 4
     falls_to_zero_from(0.002, [lr for opt, lr, _ in steps if holds(opt, critics[0][0])], len(rows))
@@ -254,6 +286,7 @@ def test_a2c_value_loss_moves_the_critic(tmp_path, monkeypatch):
     def step(self, *args, **kwargs):
         grads.append([p.grad is not None and p.grad.abs().sum().item() > 0 for p in critics[0][0].parameters()])
         return real_step(self, *args, **kwargs)
+
     monkeypatch.setattr(torch.optim.Adam, "step", step)
     run_main("a2c", ["--total-steps", "512"] + small("a2c"), tmp_path)
     critic, first = critics[0]
@@ -277,6 +310,7 @@ def test_value_targets_are_advantage_plus_v(name, tmp_path, monkeypatch):
     def value(critic, vf_opt, b_obs, b_ret, *rest):
         targets.append(b_ret.clone())
         return real_value(critic, vf_opt, b_obs, b_ret, *rest)
+
     monkeypatch.setattr(mod, "weights_fn", weights)
     monkeypatch.setattr(mod, "update_value", value)
     run_main(name, ["--total-steps", "512"] + small(name), tmp_path)
@@ -307,12 +341,17 @@ def test_whole_episodes_with_random_lengths(name, tmp_path, monkeypatch):
 
         def __call__(self, x):
             return np.asarray(x, dtype=np.float32)
+
     monkeypatch.setattr(mod, "RunningNorm", Identity)
     batches, real_update = [], mod.update_policy
-    monkeypatch.setattr(mod, "update_policy", lambda actor, opt, b_obs, *rest: batches.append(b_obs.numpy().copy())
-                        or real_update(actor, opt, b_obs, *rest))
-    run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "400", "--batch-steps", "50", "--hidden", "8"],
-             tmp_path)
+    monkeypatch.setattr(
+        mod,
+        "update_policy",
+        lambda actor, opt, b_obs, *rest: batches.append(b_obs.numpy().copy()) or real_update(actor, opt, b_obs, *rest),
+    )
+    run_main(
+        name, ["--env", "TestRandomLength-v0", "--total-steps", "400", "--batch-steps", "50", "--hidden", "8"], tmp_path
+    )
     assert len(batches) >= 3
     for b in batches:
         assert len(b) >= 50

@@ -1,6 +1,7 @@
 """The rollouts, end to end on purpose-built envs (see conftest.py): no gymnasium autoreset
 transition reaches a loss, final observations are the real ones, and value targets bootstrap
 on truncation and not on termination."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +16,7 @@ def capture_weights(monkeypatch, mod):
         out = real(*args)
         calls.append(([np.array(a) if not isinstance(a, float) else a for a in args], np.array(out)))
         return out
+
     monkeypatch.setattr(mod, "weights_fn", spy)
     return calls
 
@@ -37,7 +39,11 @@ def test_whole_episode_batches_hold_no_reset_transition(name, tmp_path, monkeypa
     transition from NEXT_STEP autoreset would show as a reward-0 step and an 8-step period."""
     mod = load(name)
     calls, sizes, real_update = capture_weights(monkeypatch, mod), [], mod.update_policy
-    monkeypatch.setattr(mod, "update_policy", lambda actor, opt, b_obs, *rest: sizes.append(len(b_obs)) or real_update(actor, opt, b_obs, *rest))
+    monkeypatch.setattr(
+        mod,
+        "update_policy",
+        lambda actor, opt, b_obs, *rest: sizes.append(len(b_obs)) or real_update(actor, opt, b_obs, *rest),
+    )
     run_main(name, ["--env", "TestCount-v0", "--total-steps", "2000", "--batch-steps", "100"], tmp_path)
     assert sizes and all(n >= 100 and n % 7 == 0 for n in sizes), sizes  # whole 7-step episodes only
     for (rew, done, _), _ in calls:

@@ -2,6 +2,7 @@
 Optimization" and the GAE paper. A tiny finite-horizon MDP with a tabular softmax policy has an
 exact J(theta), by dynamic programming, so autograd gives the exact grad J; Monte Carlo
 estimates built with each script's own weights_fn and update_policy must agree with it."""
+
 import numpy as np
 import pytest
 import torch
@@ -67,7 +68,11 @@ def weights(name, s, r, done, V, lam=1.0):
     """The weights Phi_t that script `name` computes, with the exact V_t for the critic files."""
     mod = load(name)
     if name in ("simple_pg", "rtg_pg"):
-        return mod.weights_fn(torch.tensor(r, dtype=torch.float32), torch.tensor(done, dtype=torch.float32), 1.0).double().numpy()
+        return (
+            mod.weights_fn(torch.tensor(r, dtype=torch.float32), torch.tensor(done, dtype=torch.float32), 1.0)
+            .double()
+            .numpy()
+        )
     t = np.arange(H)[:, None]
     v, v_next = torch.tensor(V[t, s[:-1]]), torch.tensor(V[t + 1, s[1:]])
     done_t = torch.tensor(done)
@@ -92,12 +97,12 @@ def check_unbiased(G, exact, z=4.5):
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_policy_gradient_estimate_is_unbiased(name):
-    """"Deriving the Simplest Policy Gradient" (R(tau)), "Don't Let the Past Distract You"
+    """ "Deriving the Simplest Policy Gradient" (R(tau)), "Don't Let the Past Distract You"
     (reward-to-go) and "Baselines in Policy Gradients" / GAE (advantage with an exact V): each
     script's Phi_t gives a Monte Carlo grad J that matches the exact gradient within 4.5 SE."""
     exact, V = exact_grad_and_values()
     s, a, r, done = sample()
-    for lam in ([1.0] if name in ("simple_pg", "rtg_pg") else [1.0, 0.5, 0.0]):
+    for lam in [1.0] if name in ("simple_pg", "rtg_pg") else [1.0, 0.5, 0.0]:
         check_unbiased(per_episode_grads(s, a, weights(name, s, r, done, V, lam)), exact)
 
 
@@ -130,6 +135,7 @@ def test_expected_grad_log_prob_is_zero(discrete):
     """EGLP lemma: E_{a~pi}[grad log pi(a|s)] = 0, for the scripts' Actor, with actions drawn by
     its fast sample() (so this also checks that sample() draws from dist())."""
     import gymnasium as gym
+
     mod = load("rtg_pg")
     space = gym.spaces.Discrete(3) if discrete else gym.spaces.Box(-1, 1, (2,))
     torch.manual_seed(0)
@@ -210,6 +216,7 @@ def test_bootstrap_on_truncation_not_on_termination(name):
 def actor_batch(name, discrete, n=256, seed=0):
     """A small actor of script `name` and a batch of (obs, act, adv) drawn from it."""
     import gymnasium as gym
+
     mod = load(name)
     torch.manual_seed(seed)
     actor = mod.Actor(3, gym.spaces.Discrete(2) if discrete else gym.spaces.Box(-1, 1, (2,)), 4)
@@ -231,7 +238,7 @@ def explicit_fisher(actor, obs):
     def mean_kl(flat):
         params, i = {}, 0
         for k, shp in zip(names, shapes):
-            params[k] = flat[i:i + shp.numel()].view(shp)
+            params[k] = flat[i : i + shp.numel()].view(shp)
             i += shp.numel()
         pi = torch.func.functional_call(actor, params, (obs,), strict=False, tie_weights=True)
         return torch.distributions.kl_divergence(pi_old, pi).mean()
@@ -253,6 +260,7 @@ def test_trpo_natural_gradient_step(discrete):
     step = sqrt(2 delta / x^T H x) x. With as many CG iterations as parameters, the script's
     step equals the one computed from the explicit Hessian of the mean KL."""
     from types import SimpleNamespace
+
     mod, actor, obs, act, adv = actor_batch("trpo", discrete)
     H_kl, theta_old, pi_old = explicit_fisher(actor, obs)
     n = len(theta_old)
@@ -262,7 +270,15 @@ def test_trpo_natural_gradient_step(discrete):
     x_cg = mod.conjugate_gradient(lambda v: Hd @ v, g, n)
     x = torch.linalg.solve(Hd, g)
     assert (x_cg - x).norm() < 1e-3 * x.norm()
-    stats = mod.update_policy(actor, obs, act, adv, logp_of(actor, obs, act), 0.01, SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=10))
+    stats = mod.update_policy(
+        actor,
+        obs,
+        act,
+        adv,
+        logp_of(actor, obs, act),
+        0.01,
+        SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=10),
+    )
     step = torch.nn.utils.parameters_to_vector(actor.parameters()).detach() - theta_old
     full = torch.sqrt(2 * 0.01 / (x @ Hd @ x)) * x
     expected = 0.8 ** stats["backtracks"] * full
@@ -276,11 +292,20 @@ def test_trpo_line_search_respects_trust_region(delta, discrete):
     """TRPO's backtracking line search: an accepted step has mean KL <= delta and a better
     surrogate; when no step passes, the old policy is kept unchanged."""
     from types import SimpleNamespace
+
     mod, actor, obs, act, adv = actor_batch("trpo", discrete, seed=3)
     with torch.no_grad():
         pi_old = actor.dist(obs)
         theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).clone()
-    stats = mod.update_policy(actor, obs, act, adv, logp_of(actor, obs, act), delta, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=10))
+    stats = mod.update_policy(
+        actor,
+        obs,
+        act,
+        adv,
+        logp_of(actor, obs, act),
+        delta,
+        SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=10),
+    )
     with torch.no_grad():
         pi = actor.dist(obs)
         kl = torch.distributions.kl_divergence(pi_old, pi).mean().item()
@@ -296,14 +321,24 @@ def test_trpo_line_search_respects_trust_region(delta, discrete):
 @pytest.mark.skipif("trpo" not in SCRIPTS, reason="trpo.py not written yet")
 def test_trpo_keeps_old_policy_when_nothing_improves():
     from types import SimpleNamespace
+
     mod, actor, obs, act, adv = actor_batch("trpo", True)
     theta_old = torch.nn.utils.parameters_to_vector(actor.parameters()).detach().clone()
-    stats = mod.update_policy(actor, obs, act, torch.zeros_like(adv), logp_of(actor, obs, act), 0.01, SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=5))
+    stats = mod.update_policy(
+        actor,
+        obs,
+        act,
+        torch.zeros_like(adv),
+        logp_of(actor, obs, act),
+        0.01,
+        SimpleNamespace(damping=0.1, cg_iters=10, backtrack_iters=5),
+    )
     assert stats["backtracks"] == 5 and torch.equal(torch.nn.utils.parameters_to_vector(actor.parameters()), theta_old)
 
 
 def ppo_args(**kw):
     from types import SimpleNamespace
+
     base = dict(update_epochs=1, num_minibatches=1, clip_ratio=0.2, target_kl=None, max_grad_norm=1e9)
     return SimpleNamespace(**{**base, **kw})
 
@@ -352,5 +387,7 @@ def test_ppo_clip_engages_and_target_kl_stops():
     opt = torch.optim.Adam(actor.parameters(), lr=3e-2)
     stats = mod.update_policy(actor, opt, obs, act, adv, logp_old, ppo_args(update_epochs=10, num_minibatches=4))
     assert stats["clip_frac"] > 0.05 and stats["epochs"] == 10
-    stats = mod.update_policy(actor, opt, obs, act, adv, logp_old, ppo_args(update_epochs=10, num_minibatches=4, target_kl=1e-6))
+    stats = mod.update_policy(
+        actor, opt, obs, act, adv, logp_old, ppo_args(update_epochs=10, num_minibatches=4, target_kl=1e-6)
+    )
     assert stats["epochs"] == 1

@@ -1,5 +1,6 @@
 """The tools in benchmarks/ on tiny real runs: plot.py's curves of run directories, behaviour.py's numbers of a
 saved policy, gif.py's animation, and their one-line errors."""
+
 import sys
 
 import pytest
@@ -25,8 +26,11 @@ def test_plot_one_line_per_run(runs, tmp_path, capsys):
     plot.main(runs + ["--out", str(tmp_path / "curves.png")])
     assert (tmp_path / "curves.png").stat().st_size > 0
     labels = [line.get_label() for line in plot.figure(plot.run_lines(runs)).axes[0].get_lines()]
-    assert labels == ["CartPole-v1 ppo lr=0.0003 seed 1", "CartPole-v1 ppo lr=0.0003 seed 2",
-                      "CartPole-v1 ppo lr=0.001 seed 1"]
+    assert labels == [
+        "CartPole-v1 ppo lr=0.0003 seed 1",
+        "CartPole-v1 ppo lr=0.0003 seed 2",
+        "CartPole-v1 ppo lr=0.001 seed 1",
+    ]
     average = plot.figure(plot.run_lines(runs, average=True)).axes[0].get_lines()
     assert [line.get_label() for line in average] == ["CartPole-v1 ppo lr=0.0003 (2 seeds)", "CartPole-v1 ppo lr=0.001"]
     with pytest.raises(SystemExit) as stop:
