@@ -32,7 +32,9 @@ torch.distributions.Distribution.set_default_validate_args(False)  # checks cost
 def parse_args(argv=None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id, or module:id (default: CartPole-v1)")
-    p.add_argument("--env-kwargs", type=key_value, nargs="+", default=[], metavar="KEY=VALUE", help="for gym.make")
+    p.add_argument(
+        "--env-kwargs", type=key_value, nargs="+", default=[], metavar="KEY=VALUE", help="env settings (default: none)"
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
@@ -317,33 +319,23 @@ def key_value(text):
 
 def add_watch_flags(p):
     """The flags to evaluate and watch a run, the same in every file."""
-    p.add_argument(
-        "--eval", default=None, metavar="PATH", help="load a model.pt, run --eval-episodes, print the return"
-    )
+    on_off = argparse.BooleanOptionalAction  # --flag and --no-flag
+    p.add_argument("--eval", metavar="PATH", help="load a model.pt, play --eval-episodes, print the return")
     p.add_argument("--eval-episodes", type=positive_int, default=10, help="episodes for --eval (default: 10)")
     p.add_argument(
-        "--eval-sample",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="--eval samples actions instead of taking the mean one (default: off)",
+        "--eval-sample", action=on_off, default=False, help="--eval samples actions (default: off, the mean)"
     )
     p.add_argument(
-        "--render",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="show --eval's episodes, or one after training, in a window (default: off)",
+        "--render", action=on_off, default=False, help="show --eval, or an episode after training (default: off)"
     )
     p.add_argument(
         "--capture-video",
-        action=argparse.BooleanOptionalAction,
+        action=on_off,
         default=False,
-        help="film --eval's episodes, or one after training, into RUN_DIR/videos; needs moviepy (default: off)",
+        help="film them in RUN_DIR/videos, needs moviepy (default: off)",
     )
     p.add_argument(
-        "--tensorboard",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="also log progress as TensorBoard curves in the run directory; needs tensorboard (default: off)",
+        "--tensorboard", action=on_off, default=False, help="also TensorBoard curves, needs tensorboard (default: off)"
     )
 
 
