@@ -13,7 +13,6 @@ import importlib.util
 import os
 import sys
 
-import gymnasium as gym
 import numpy as np
 import torch
 
@@ -45,10 +44,7 @@ def load(path):
 
 def make_env(script, ckpt, render_mode=None, **render_kwargs):
     """The env the model was trained on, built by the script's make_env, so a wrapper added there applies."""
-    env_kwargs = dict(ckpt["env_kwargs"], **render_kwargs)
-    if hasattr(script, "make_env"):
-        return script.make_env(ckpt["env"], env_kwargs, render_mode=render_mode)
-    return gym.make(ckpt["env"], render_mode=render_mode, **env_kwargs)  # scripts from before make_env
+    return script.make_env(ckpt["env"], dict(ckpt["env_kwargs"], **render_kwargs), render_mode)
 
 
 def policy(script, ckpt, env):
