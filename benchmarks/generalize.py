@@ -152,7 +152,7 @@ def table(rows, label):
                 continue
             end = mean_end[label, algo, env]
             ratio = min((e - random) / (b - random) if b > random else 1.0 for e, b, _ in runs[label, algo, env])
-            kept = "y" if ratio >= 0.9 else f"**n** {ratio:.2f}"
+            kept = "y" if ratio >= 0.9 else f"**n** {int(ratio * 100) / 100:.2f}"  # 0.899 shows as 0.89
             learns = "?" if ppo is None else "y" if end > random and end - random >= 0.25 * (ppo - random) else "**n**"
             n = len(runs[label, algo, env])
             cells.append(f"{number(end)} ({kept}, {learns})" + (f" n={n}" if n < seeds else ""))
