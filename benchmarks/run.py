@@ -2,6 +2,7 @@
 
 Resumable: a run whose directory already holds the summary.json of all its steps is skipped
 (and added to results.csv if missing); an unfinished or stopped run starts afresh.
+--print-commands prints one shell line per pending run instead, for any scheduler (see README.md).
 Example: python benchmarks/run.py --algos ppo trpo --envs Walker2d-v4 Hopper-v4 --seeds 1 2 3
 """
 
@@ -9,6 +10,7 @@ import argparse
 import csv
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -23,9 +25,8 @@ ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
 
 def commit():
     """The commit the scripts ran at; '-dirty' when a script differs from it."""
-    head = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    head = head.stdout.strip()
     dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"] + [f"{a}.py" for a in ALGOS], cwd=ROOT).returncode
     return head + ("-dirty" if dirty else "")
 
@@ -54,23 +55,27 @@ def finished(summary_path, steps):
         return json.load(f)["steps"] >= steps
 
 
+def command(algo, env, seed, steps, rundir, extra):
+    return [
+        sys.executable,
+        os.path.join(ROOT, f"{algo}.py"),
+        "--env",
+        env,
+        "--seed",
+        str(seed),
+        "--total-steps",
+        str(steps),
+        "--logdir",
+        rundir,
+    ] + extra
+
+
 def run_one(algo, env, seed, steps, rundir, rev, extra):
     summary_path = os.path.join(rundir, "summary.json")
     if not finished(summary_path, steps):
         shutil.rmtree(rundir, ignore_errors=True)  # an unfinished run starts afresh
         os.makedirs(os.path.dirname(rundir), exist_ok=True)
-        cmd = [
-            sys.executable,
-            os.path.join(ROOT, f"{algo}.py"),
-            "--env",
-            env,
-            "--seed",
-            str(seed),
-            "--total-steps",
-            str(steps),
-            "--logdir",
-            rundir,
-        ] + extra
+        cmd = command(algo, env, seed, steps, rundir, extra)
         with open(rundir + ".log", "w") as log:
             res = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
         if res.returncode != 0 or not finished(summary_path, steps):
@@ -98,9 +103,22 @@ def main():
     p.add_argument("--steps", type=int, default=1_000_000, help="--total-steps of each run (default: 1000000)")
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: cores)")
     p.add_argument("--runs-dir", default=os.path.join(ROOT, "benchmarks", "runs"), help="where run directories go")
+    p.add_argument(
+        "--print-commands",
+        action="store_true",
+        help="print the command of each pending run, one a line, and run nothing; "
+        "removes the directories of unfinished runs, as a run would",
+    )
     args, extra = p.parse_known_args()
     rev, done = commit(), recorded()
     grid = [(a, e, s) for e in args.envs for s in args.seeds for a in args.algos]
+    if args.print_commands:
+        for algo, env, seed in grid:
+            rundir = os.path.join(args.runs_dir, algo, env, str(seed))
+            if not finished(os.path.join(rundir, "summary.json"), args.steps):
+                shutil.rmtree(rundir, ignore_errors=True)  # the script refuses a directory that holds a run
+                print(shlex.join(command(algo, env, seed, args.steps, rundir, extra)))
+        return
     print(f"{len(grid)} runs, {args.jobs} at a time, commit {rev}", flush=True)
 
     def job(cell):
