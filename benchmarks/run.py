@@ -116,8 +116,9 @@ def main():
         for algo, env, seed in grid:
             rundir = os.path.join(args.runs_dir, algo, env, str(seed))
             if not finished(os.path.join(rundir, "summary.json"), args.steps):
-                shutil.rmtree(rundir, ignore_errors=True)  # the script refuses a directory that holds a run
-                print(shlex.join(command(algo, env, seed, args.steps, rundir, extra)))
+                # an unfinished run starts afresh, as run.py starts it, when its line runs: printing deletes nothing
+                fresh = f"rm -rf {shlex.quote(rundir)} && " if os.path.exists(rundir) else ""
+                print(fresh + shlex.join(command(algo, env, seed, args.steps, rundir, extra)))
         return
     print(f"{len(grid)} runs, {args.jobs} at a time, commit {rev}", flush=True)
 
