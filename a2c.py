@@ -4,7 +4,7 @@ Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step retu
 (n = steps to the rollout's edge), and one optimizer step per rollout on policy loss + vf_coef * value
 loss - ent_coef * entropy, with gradient-norm clipping, instead of separate policy and value fits.
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
-Run: python a2c.py --env Walker2d-v4
+Run: python a2c.py --env Walker2d-v5
 """
 
 import argparse

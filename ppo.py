@@ -5,7 +5,7 @@ on the clipped surrogate (ratio pi/pi_old), with gradient clipping, an optional 
 early stop, learning rates annealed to 0, --gamma 0.995 and a Gaussian that starts at std
 e^-0.5 (--log-std-init). Also reads well against trpo.py.
 Theory: Spinning Up's PPO page; Schulman et al. 2017, "Proximal Policy Optimization Algorithms".
-Run: python ppo.py --env Walker2d-v4
+Run: python ppo.py --env Walker2d-v5
 """
 
 import argparse

@@ -5,7 +5,7 @@ gradient solves H x = g with Fisher-vector products (Hessian of the mean KL), th
 to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate
 improves. delta and the value learning rate are annealed to 0, as ppo.py anneals its rates.
 Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Optimization".
-Run: python trpo.py --env Walker2d-v4
+Run: python trpo.py --env Walker2d-v5
 """
 
 import argparse

@@ -4,7 +4,7 @@ Parent: rtg_pg.py. Changes: a critic V fitted to the returns, Phi_t = GAE advant
 fixed-length rollouts that may cut episodes anywhere (V bootstraps the rest).
 Theory: Spinning Up, "Baselines in Policy Gradients", "Other Forms of the Policy Gradient",
 the VPG page; GAE paper (Schulman et al. 2016).
-Run: python vpg.py --env Walker2d-v4
+Run: python vpg.py --env Walker2d-v5
 """
 
 import argparse
