@@ -13,6 +13,7 @@ import ast
 import csv
 import importlib.util
 import json
+import math
 import os
 import signal
 import sys
@@ -34,14 +35,20 @@ def parse_args(argv=None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id, or module:id (default: CartPole-v1)")
     p.add_argument(
-        "--env-kwargs", type=key_value, nargs="+", default=[], metavar="KEY=VALUE", help="env settings (default: none)"
+        "--env-kwargs",
+        type=key_value,
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keyword arguments of gym.make, each VALUE a Python literal; saved with the model (default: none)",
     )
-    p.add_argument("--seed", type=int, default=1, help="seed of torch, numpy and the envs (default: 1)")
+    p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
     p.add_argument("--gamma", type=discount, default=0.99, help="discount factor (default: 0.99)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
-    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device (default: cpu)")
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
     add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
     # algorithm-specific
@@ -146,8 +153,9 @@ class Actor(nn.Module):
 # ================================== CRITIC ==================================
 class Critic(nn.Module):
     """V(s), the baseline. Subtracting any function of the state alone keeps the gradient
-    unbiased (EGLP); GAE with lam < 1 also builds the advantage from V's guesses of later
-    rewards, which adds bias where V is wrong and takes away variance: the trade lam sets."""
+    unbiased (EGLP). Bootstrapping (at a cut or a truncation, and with lam < 1 at every step)
+    also builds the advantage from V's guesses of later rewards: bias where V is wrong, in
+    exchange for less variance. lam (and the rollout's length) set the trade."""
 
     def __init__(self, obs_dim, hidden):
         super().__init__()
@@ -239,7 +247,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.eval:
         return evaluate(args)
-    run = Run(args)  # the run directory and its files: see PLUMBING
+    run = Run(args)  # checks the env, writes the run directory, logs and saves: see PLUMBING
     torch.set_num_threads(1)  # tiny networks: threads cost more than they save
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -262,11 +270,11 @@ def main(argv=None):
             update += 1
             ended_rets = []  # raw returns of the episodes that end in this rollout
             # ================ ROLLOUT: FIXED LENGTH, CUT ANYWHERE (shared) ================
-            # Storage is (T, N): time first, then env; term[t], trunc[t] describe the step from obs[t].
+            # Storage: one (N, ...) tensor per step, stacked to (T, N, ...), time first; [t] is the step from obs[t].
             # T steps in each of N envs. next_buf[t] holds where step t really led (infos["final_obs"]
             # when an episode ended there), so the critic can bootstrap after a truncation or at the
-            # rollout's edge, and not after a termination. next_buf[t] and obs_buf[t+1] hold the same
-            # obs, normalized alike.
+            # rollout's edge, and not after a termination. Unless step t ended an episode,
+            # next_buf[t] and obs_buf[t+1] hold the same obs, normalized alike.
             obs_buf, act_buf, rew_buf, done_buf, term_buf, next_buf = [], [], [], [], [], []
             for t in range(T):
                 obs_buf.append(torch.as_tensor(obs_norm(obs), device=device))
@@ -281,10 +289,10 @@ def main(argv=None):
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, quirk and all
                 ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
                 rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
-                ret_acc[done] = 0.0  # every episode starts a new sum (NormalizeReward's goes on after a truncation)
+                ret_acc[done] = 0.0  # every episode starts a new sum
                 act_buf.append(act)
                 rew_buf.append(torch.as_tensor(rew, dtype=torch.float32, device=device))
                 done_buf.append(torch.as_tensor(done, dtype=torch.float32, device=device))
@@ -303,7 +311,7 @@ def main(argv=None):
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch
             with torch.no_grad():
                 b_logp_old = actor.dist(b_obs).log_prob(b_act)
-            remaining = 1 - (global_step - T * N) / args.total_steps  # share of the run to go: linear annealing
+            remaining = 1 - (global_step - T * N) / args.total_steps  # share of the run to go, before this batch
             vf_opt.param_groups[0]["lr"] = remaining * args.vf_lr
             stats = update_policy(actor, b_obs, b_act, b_adv, b_logp_old, remaining * args.delta, args)
             stats.update(update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches))
@@ -333,34 +341,58 @@ class Parser(argparse.ArgumentParser):
         fail(message.removeprefix("argument ").replace(": ", " ", 1) if message.startswith("argument ") else message)
 
 
+def number(text, cast=float):
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a {'whole ' * (cast is int)}number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return value
+
+
 def positive_int(text):
-    if int(text) <= 0:
+    if number(text, int) <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return int(text)
 
 
 def positive(text):
-    if not float(text) > 0:
+    if not number(text) > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return float(text)
 
 
 def non_negative(text):
-    if not float(text) >= 0:
+    if not number(text) >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return float(text)
 
 
 def unit(text):
-    if not 0 <= float(text) <= 1:
+    if not 0 <= number(text) <= 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
     return float(text)
 
 
 def discount(text):
-    if not 0 < float(text) <= 1:
+    if not 0 < number(text) <= 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return float(text)
+
+
+def seed(text):
+    if not 0 <= number(text, int) < 2**31:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2^31), got {text}")
+    return int(text)
+
+
+def device(text):
+    try:
+        torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"is not a torch device: {text!r}") from None
+    return text
 
 
 def key_value(text):
@@ -370,9 +402,16 @@ def key_value(text):
     if not eq or not key.isidentifier():
         raise argparse.ArgumentTypeError(f"takes KEY=VALUE, got {text!r}")
     try:
-        return key, ast.literal_eval(value)
+        value = ast.literal_eval(value)
     except (ValueError, SyntaxError):
         return key, value
+    try:
+        json.dumps(value)  # config.json keeps it
+    except TypeError:
+        raise argparse.ArgumentTypeError(
+            f"takes numbers, strings, True/False/None and tuples of them: {text}"
+        ) from None
+    return key, value
 
 
 def add_watch_flags(p):
@@ -399,6 +438,9 @@ def add_watch_flags(p):
 
 def check_args(args):
     """What argparse cannot see: optional packages, a display, a CUDA device."""
+    keys = [key for key, _ in args.env_kwargs]
+    if len(set(keys)) < len(keys):
+        fail(f"--env-kwargs names a key twice: {' '.join(keys)}")
     args.env_kwargs = dict(args.env_kwargs)
     for flag, package in (("capture_video", "moviepy"), ("tensorboard", "tensorboard")):
         if getattr(args, flag) and importlib.util.find_spec(package) is None:
@@ -414,11 +456,11 @@ def check_env(env_id, env_kwargs):
     """Make one env and take a step, to catch unknown ids, modules, keyword arguments or values,
     missing extras and unsupported spaces early, before a run directory is written."""
     if ":" in env_id and os.getcwd() not in sys.path:  # module:id imports the module from here too
-        sys.path.insert(0, os.getcwd())
+        sys.path.append(os.getcwd())
     try:
         env = make_env(env_id, env_kwargs)
         env.reset(seed=0)
-        env.step(env.action_space.sample())
+        obs, rew, term, trunc, info = env.step(env.action_space.sample())  # gymnasium's five values
     except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
         settings = f" with {env_kwargs}" if env_kwargs else ""
         fail(f"cannot make env {env_id!r}{settings}: {first_line(e)}")
@@ -438,14 +480,18 @@ class Run:
     def __init__(self, args):
         check_env(args.env, args.env_kwargs)
         self.args = args
-        self.dir = args.logdir or os.path.join("runs", f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}")
-        if os.path.exists(os.path.join(self.dir, "progress.csv")):
+        name = f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}".replace(":", "_").replace("/", "_")
+        self.dir = args.logdir or os.path.join("runs", name)
+        if os.path.exists(os.path.join(self.dir, "config.json")):  # every run writes it first
             fail(f"{self.dir} already holds a run; choose another --logdir")
-        os.makedirs(self.dir, exist_ok=True)
         config = dict(vars(args), algo=ALGO, torch=torch.__version__, gymnasium=gym.__version__, numpy=np.__version__)
-        with open(os.path.join(self.dir, "config.json"), "w") as f:
-            json.dump(config, f, indent=2)
-        self.csv_file = open(os.path.join(self.dir, "progress.csv"), "w", newline="")
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(os.path.join(self.dir, "config.json"), "w") as f:
+                json.dump(config, f, indent=2)
+            self.csv_file = open(os.path.join(self.dir, "progress.csv"), "w", newline="")
+        except OSError as e:  # a file in the way, no permission, a full disk
+            fail(f"cannot write the run directory {self.dir}: {first_line(e)}")
         self.writer, self.recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
         self.tb = None
         if args.tensorboard:
@@ -527,10 +573,10 @@ def save_model(path, args, actor, obs_norm):
 
 def watch_env(env_id, env_kwargs, render_mode):
     """The env --eval runs. A MuJoCo env with a camera named "track" (Walker2d, Hopper,
-    HalfCheetah, Ant, Humanoid) is filmed with it: gymnasium's default camera stays where the
-    episode began, and a walker that walks leaves the picture."""
+    HalfCheetah, Ant, Humanoid, ...) is filmed with it, unless --env-kwargs name a camera:
+    gymnasium's default camera stays where the episode began, and a walker leaves the picture."""
     env = make_env(env_id, env_kwargs, render_mode)
-    if render_mode and hasattr(env.unwrapped, "mujoco_renderer"):
+    if render_mode and hasattr(env.unwrapped, "mujoco_renderer") and not {"camera_id", "camera_name"} & set(env_kwargs):
         import mujoco  # only here: the classic-control envs run without it
 
         if mujoco.mj_name2id(env.unwrapped.model, mujoco.mjtObj.mjOBJ_CAMERA, "track") != -1:
@@ -551,13 +597,14 @@ def evaluate(args):
         fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
     env_kwargs = ckpt.get("env_kwargs", {})  # the env the model was trained on
     check_env(env_id, env_kwargs)
-    env = watch_env(env_id, env_kwargs, "human" if args.render else "rgb_array" if args.capture_video else None)
-    if args.render or args.capture_video:
-        try:
+    render_mode = "human" if args.render else "rgb_array" if args.capture_video else None
+    try:
+        env = watch_env(env_id, env_kwargs, render_mode)
+        if render_mode:
             env.reset(seed=args.seed)
             env.render()
-        except Exception as e:  # no OpenGL context, or pygame missing
-            fail(f"cannot render {env_id}: {first_line(e)} (headless MuJoCo needs MUJOCO_GL=egl)")
+    except Exception as e:  # no OpenGL context, pygame missing, a camera the env does not have
+        fail(f"cannot render {env_id}: {first_line(e)} (headless MuJoCo needs MUJOCO_GL=egl)")
     if args.capture_video:  # one mp4 an episode, next to the checkpoint
         folder = os.path.join(os.path.dirname(os.path.abspath(args.eval)), "videos")
         env = gym.wrappers.RecordVideo(

@@ -79,7 +79,10 @@ def run_lines(run_dirs, average=False):
     lines = defaultdict(list) if average else []
     for d, c in zip(run_dirs, configs):
         same_algo = [other for other in configs if other["algo"] == c["algo"]]
-        keys = sorted({k for other in same_algo for k in other} - {"env", "algo", "env_kwargs", *NOT_CONFIG})
+        # flags every run of the algorithm has (a flag that a later version dropped, such as trpo's --lr, is no split)
+        keys = sorted(
+            set.intersection(*(set(other) for other in same_algo)) - {"env", "algo", "env_kwargs", *NOT_CONFIG}
+        )
         differ = [k for k in keys if len({str(other.get(k)) for other in same_algo}) > 1]  # flags that tell apart
         flags = {**c.get("env_kwargs", {}), **{k: c.get(k) for k in differ}}
         label = " ".join([c["env"], c["algo"]] + [f"{k}={v}" for k, v in flags.items()])
