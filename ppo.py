@@ -34,15 +34,8 @@ torch.distributions.Distribution.set_default_validate_args(False)  # checks cost
 def parse_args(argv=None):
     p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id, or module:id (default: CartPole-v1)")
-    p.add_argument(
-        "--env-kwargs",
-        type=key_value,
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keyword arguments of gym.make, each VALUE a Python literal; saved with the model (default: none)",
-    )
+    p.add_argument("--env-kwargs", type=key_value, nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="keyword arguments of gym.make, VALUE a Python literal (default: none)")  # fmt: skip
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
