@@ -131,7 +131,7 @@ class Actor(nn.Module):
         """a ~ pi(.|s) without building a distribution object: this runs at every env step."""
         out = self.net(obs)
         if self.discrete:  # Gumbel-max: argmax(logits + Gumbel noise) is a Categorical sample;
-            # 7 us a call here, against 60 us for Categorical(logits=out).sample()
+            # timeit on 4 envs x 2 actions: 7 us a call, against 60 us for Categorical(logits=out).sample()
             return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
         return out + self.log_std.exp() * torch.randn_like(out)
 
