@@ -3,6 +3,7 @@
 Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step return minus V
 (n = steps to the rollout's edge), and one optimizer step per rollout on policy loss + vf_coef * value
 loss - ent_coef * entropy, with gradient-norm clipping, instead of separate policy and value fits.
+Rollouts are short (--num-steps 5, the A3C paper's t_max): many small steps, each on fresh data.
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v5
 """
@@ -38,14 +39,15 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
-    p.add_argument("--gamma", type=discount, default=0.99, help="discount factor (default: 0.99)")
+    p.add_argument("--gamma", type=discount, default=0.995, help="discount factor (default: 0.995)")
     p.add_argument("--lr", type=positive, default=1e-3, help="joint step's learning rate, Adam (default: 0.001)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
+    p.add_argument("--log-std-init", type=number, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
     p.add_argument("--device", type=device, default="cpu", help="torch device (default: cpu)")
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
     add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
     # algorithm-specific
-    p.add_argument("--num-steps", type=positive_int, default=128, help="steps per env per rollout (default: 128)")
+    p.add_argument("--num-steps", type=positive_int, default=5, help="steps per env per rollout (default: 5)")
     p.add_argument("--lam", type=unit, default=1.0, help="GAE lambda; 1: n-step returns (default: 1.0)")
     p.add_argument("--vf-coef", type=non_negative, default=0.5, help="weight of the value loss (default: 0.5)")
     p.add_argument("--ent-coef", type=non_negative, default=0.0, help="weight of the entropy bonus (default: 0.0)")
@@ -193,6 +195,8 @@ def main(argv=None):
     envs = make_envs(args.env, args.env_kwargs, args.num_envs)
     obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
+    if not actor.discrete:  # std e^-0.5 ~ 0.6, not 1: less early flailing (HalfCheetah: fewer flips onto its back)
+        nn.init.constant_(actor.log_std, args.log_std_init)
     critic = Critic(obs_dim, args.hidden).to(device)
     # fused Adam: one kernel per step, much faster for tiny nets
     opt = torch.optim.Adam(list(actor.parameters()) + list(critic.parameters()), lr=args.lr, fused=True)

@@ -2,8 +2,7 @@
 
 Parent: vpg.py. Changes: the one policy step becomes --update-epochs passes of minibatch steps
 on the clipped surrogate (ratio pi/pi_old), with gradient clipping, an optional --target-kl
-early stop, learning rates annealed to 0, --gamma 0.995 and a Gaussian that starts at std
-e^-0.5 (--log-std-init). Also reads well against trpo.py.
+early stop and learning rates annealed to 0. Also reads well against trpo.py.
 Theory: Spinning Up's PPO page; Schulman et al. 2017, "Proximal Policy Optimization Algorithms".
 Run: python ppo.py --env Walker2d-v5
 """
@@ -42,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--gamma", type=discount, default=0.995, help="discount factor (default: 0.995)")
     p.add_argument("--lr", type=positive, default=3e-4, help="policy learning rate, annealed to 0 (default: 0.0003)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
+    p.add_argument("--log-std-init", type=number, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
     p.add_argument("--device", type=device, default="cpu", help="torch device (default: cpu)")
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
     add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
@@ -55,7 +55,6 @@ def parse_args(argv=None):
     p.add_argument("--clip-ratio", type=positive, default=0.2, help="clip pi/pi_old to 1 +- this (default: 0.2)")
     p.add_argument("--target-kl", type=positive, default=None, help="stop passes above this KL (default: off)")
     p.add_argument("--max-grad-norm", type=positive, default=0.5, help="clip the policy gradient (default: 0.5)")
-    p.add_argument("--log-std-init", type=float, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
     args = check_args(p.parse_args(argv))
     if args.num_minibatches > args.num_steps * args.num_envs:
         fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")

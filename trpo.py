@@ -3,7 +3,9 @@
 Parent: vpg.py. Changes: the Adam step on the policy becomes a natural-gradient step: conjugate
 gradient solves H x = g with Fisher-vector products (Hessian of the mean KL), the step is scaled
 to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate
-improves. delta and the value learning rate are annealed to 0, as ppo.py anneals its rates.
+improves. delta and the value learning rate are annealed to 0: the step has KL = delta even when
+the advantages are mostly noise (a solved task), so a constant delta walks a solved policy away
+(InvertedPendulum-v4 at a constant 0.01: 1,000 to 50; benchmarks/README.md).
 Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Optimization".
 Run: python trpo.py --env Walker2d-v5
 """
@@ -39,8 +41,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
-    p.add_argument("--gamma", type=discount, default=0.99, help="discount factor (default: 0.99)")
+    p.add_argument("--gamma", type=discount, default=0.995, help="discount factor (default: 0.995)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
+    p.add_argument("--log-std-init", type=number, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
     p.add_argument("--device", type=device, default="cpu", help="torch device (default: cpu)")
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
     add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
@@ -248,6 +251,8 @@ def main(argv=None):
     envs = make_envs(args.env, args.env_kwargs, args.num_envs)
     obs_dim, N = envs.single_observation_space.shape[0], args.num_envs
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
+    if not actor.discrete:  # std e^-0.5 ~ 0.6, not 1: less early flailing (HalfCheetah: fewer flips onto its back)
+        nn.init.constant_(actor.log_std, args.log_std_init)
     critic = Critic(obs_dim, args.hidden).to(device)
     # fused Adam: one kernel per step, much faster for tiny nets
     vf_opt = torch.optim.Adam(critic.parameters(), lr=args.vf_lr, fused=True)
