@@ -126,13 +126,16 @@ def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
     assert all(torch.isfinite(v).all() for v in ckpt["actor"].values())
 
 
-def test_ppo_log_std_init(tmp_path):
-    """--log-std-init sets where the Gaussian's log-std starts; one small update barely moves it."""
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_log_std_init(name, tmp_path):
+    """--log-std-init (shared) sets where the Gaussian's log-std starts; one small update barely moves it."""
     for value in (0.0, -1.0):
         run_main(
-            "ppo",
-            ["--env", "Pendulum-v1", "--total-steps", "256", "--log-std-init", str(value)] + small("ppo"),
+            name,
+            ["--env", "Pendulum-v1", "--total-steps", "256", "--log-std-init", str(value)] + small(name),
             tmp_path / str(value),
         )
         log_std = torch.load(tmp_path / str(value) / "model.pt", weights_only=True)["actor"]["log_std"]
-        assert (log_std - value).abs().max() < 0.1, log_std
+        assert (log_std - value).abs().max() < 0.3, (
+            log_std
+        )  # trpo's first step (KL 0.08) moves it ~0.2; default: 0.5 off
