@@ -263,6 +263,9 @@ def main(argv=None):
 
 # ============== PLUMBING (shared): input checks, run directory, saving, --eval ==============
 # Nothing below is part of the algorithm; a reader may stop here.
+ROW_STEPS = 2048  # fewest env steps between two rows of progress.csv: a row per 20-step update would flood it
+
+
 def fail(msg):
     """Bad input ends here: one line on stderr, exit code 2, no traceback."""
     print(f"{ALGO}: error: {msg}", file=sys.stderr)
@@ -412,9 +415,10 @@ def check_env(env_id, env_kwargs):
 
 
 class Run:
-    """The run directory: config.json first; after every update a row of progress.csv (and of
-    the TensorBoard curves), a console line and model.pt; summary.json at the end. SIGTERM stops
-    a run as Ctrl-C does, and both keep what was written."""
+    """The run directory: config.json first; model.pt after every update; a row of progress.csv
+    (and of the TensorBoard curves) and a console line after every update, or once every ROW_STEPS
+    steps when updates are smaller (a2c's rollouts are 20 steps); summary.json at the end. SIGTERM
+    stops a run as Ctrl-C does, and both keep what was written, a last row included."""
 
     def __init__(self, args):
         check_env(args.env, args.env_kwargs)
@@ -432,6 +436,8 @@ class Run:
         except OSError as e:  # a file in the way, no permission, a full disk
             fail(f"cannot write the run directory {self.dir}: {first_line(e)}")
         self.writer, self.recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
+        self.pending, self.row_step = [], 0  # returns of the episodes since the last row; that row's step
+        self.last = None  # (update, step, stats) of the last update, for a row at Ctrl-C
         self.tb = None
         if args.tensorboard:
             self.tb = importlib.import_module("torch.utils.tensorboard").SummaryWriter(self.dir)
@@ -439,14 +445,28 @@ class Run:
         self.start = time.time()
 
     def log(self, update, step, ended_rets, stats, actor, obs_norm):
-        """One row of progress.csv (and TensorBoard) and the console; then model.pt, or a stop
-        with exit code 1 on a non-finite loss (model.pt keeps the last good policy)."""
+        """After every update: model.pt, or a stop with exit code 1 on a non-finite loss (model.pt
+        keeps the last good policy); and a row once ROW_STEPS steps have passed since the last."""
         self.recent.extend(ended_rets)
+        self.pending.extend(ended_rets)
+        self.last = (update, step, stats)
+        finite = all(np.isfinite(v) for v in stats.values())
+        if not finite or step - self.row_step >= ROW_STEPS or step >= self.args.total_steps:
+            self.write_row(update, step, stats)
+        if not finite:
+            saved = "holds the last good policy" if update > 1 else "was not written: no update finished"
+            print(f"{ALGO}: stopped: non-finite loss at update {update}; {self.dir}/model.pt {saved}")
+            sys.exit(1)
+        save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
+
+    def write_row(self, update, step, stats):
+        """One row of progress.csv (and TensorBoard) and the console: the episodes since the last
+        row, this update's statistics."""
         row = {
             "update": update,
             "step": step,
-            "return_mean": round(float(np.mean(ended_rets)), 2) if ended_rets else "",
-            "episodes": len(ended_rets),
+            "return_mean": round(float(np.mean(self.pending)), 2) if self.pending else "",
+            "episodes": len(self.pending),
             "sps": int(step / (time.time() - self.start)),
             "time": round(time.time() - self.start, 1),
         }
@@ -460,13 +480,11 @@ class Run:
             if v != "":
                 self.tb.add_scalar(k, v, step)
         print(" | ".join(f"{k} {v}" for k, v in row.items() if k not in ("episodes", "time")), flush=True)
-        if not all(np.isfinite(v) for v in stats.values()):
-            saved = "holds the last good policy" if update > 1 else "was not written: no update finished"
-            print(f"{ALGO}: stopped: non-finite loss at update {update}; {self.dir}/model.pt {saved}")
-            sys.exit(1)
-        save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
+        self.pending, self.row_step = [], step
 
     def interrupted(self, step, actor, obs_norm):
+        if self.last and self.last[1] > self.row_step:  # the updates since the last row get theirs
+            self.write_row(*self.last)
         print(f"{ALGO}: interrupted at step {step}; run saved in {self.dir}")
         save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
 

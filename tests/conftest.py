@@ -32,10 +32,16 @@ def load(name):
     return importlib.import_module(name)
 
 
-def run_main(name, args, logdir):
-    """Train in this process (no import cost); returns progress.csv's rows."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        load(name).main(list(args) + ["--logdir", str(logdir)])
+def run_main(name, args, logdir, row_steps=1):
+    """Train in this process (no import cost); returns progress.csv's rows, one per update unless
+    row_steps is given (the scripts' ROW_STEPS: a row once that many steps have passed)."""
+    module = load(name)
+    default, module.ROW_STEPS = module.ROW_STEPS, row_steps or module.ROW_STEPS
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            module.main(list(args) + ["--logdir", str(logdir)])
+    finally:
+        module.ROW_STEPS = default
     return read_csv(Path(logdir) / "progress.csv")
 
 

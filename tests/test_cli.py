@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from conftest import SCRIPTS, run_cli, run_main, small
+from conftest import SCRIPTS, load, run_cli, run_main, small
 
 TIMING = ("sps", "time")
 
@@ -139,3 +139,20 @@ def test_log_std_init(name, tmp_path):
         assert (log_std - value).abs().max() < 0.3, (
             log_std
         )  # trpo's first step (KL 0.08) moves it ~0.2; default: 0.5 off
+
+
+def test_short_updates_share_a_row(tmp_path):
+    """a2c's 20-step updates: a row once ROW_STEPS steps have passed and one at the end, holding
+    every episode that ended since the row before (the same episodes as one row per update)."""
+    args = ["--total-steps", "6000", "--seed", "1"]
+    every = run_main("a2c", args, tmp_path / "every")
+    rows = run_main("a2c", args, tmp_path / "rows", row_steps=None)
+    steps = [int(r["step"]) for r in rows]
+    assert steps[-1] == int(every[-1]["step"]) and len(rows) < len(every) / 50
+    assert all(b - a >= load("a2c").ROW_STEPS for a, b in zip([0] + steps[:-2], steps[:-1]))
+
+    def episodes(rs):
+        return sum(int(r["episodes"]) for r in rs), sum(float(r["return_mean"] or 0) * int(r["episodes"]) for r in rs)
+
+    assert episodes(rows)[0] == episodes(every)[0] > 100
+    assert episodes(rows)[1] == pytest.approx(episodes(every)[1], rel=1e-3)
