@@ -250,13 +250,13 @@ def falls_to_zero_from(base, values, updates):
     assert per_update[0] == pytest.approx(base) and all(np.diff(per_update) < 0) and per_update[-1] > 0, per_update
 
 
-@pytest.mark.parametrize("name", ["trpo", "ppo"])
+@pytest.mark.parametrize("name", ["a2c", "trpo", "ppo"])
 def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
     """Annealed rates start at their flag's value at the first update, fall at every update,
-    and stay above 0 to the end: ppo's --lr and --vf-lr, trpo's --vf-lr and --delta."""
+    and stay above 0 to the end: a2c's --lr, ppo's --lr and --vf-lr, trpo's --vf-lr and --delta."""
     mod = load(name)
     actors, critics, steps = track(monkeypatch, mod, "Actor"), track(monkeypatch, mod, "Critic"), spy_adam(monkeypatch)
-    deltas, real_update = [], mod.update_policy
+    deltas, real_update = [], getattr(mod, "update_policy", None)
     if name == "trpo":  # update_policy(actor, b_obs, b_act, b_weights, b_logp_old, delta, args)
 
         def update(*args, **kwargs):
@@ -264,16 +264,19 @@ def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
             return real_update(*args, **kwargs)
 
         monkeypatch.setattr(mod, "update_policy", update)
-    argv = ["--total-steps", "1024", "--vf-lr", "0.002"] + (
-        ["--delta", "0.05"] if name == "trpo" else ["--lr", "0.001"]
-    )
+    argv = ["--total-steps", "1024"] + {
+        "a2c": ["--lr", "0.001"],
+        "trpo": ["--vf-lr", "0.002", "--delta", "0.05"],
+        "ppo": ["--vf-lr", "0.002", "--lr", "0.001"],
+    }[name]
     rows = run_main(name, argv + small(name), tmp_path)
     assert len(rows) == 4
-    falls_to_zero_from(0.002, [lr for opt, lr, _ in steps if holds(opt, critics[0][0])], len(rows))
-    if name == "ppo":
-        falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
-    else:
+    if name != "a2c":
+        falls_to_zero_from(0.002, [lr for opt, lr, _ in steps if holds(opt, critics[0][0])], len(rows))
+    if name == "trpo":
         falls_to_zero_from(0.05, deltas, len(rows))
+    else:
+        falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
 
 
 def test_a2c_value_loss_moves_the_critic(tmp_path, monkeypatch):
