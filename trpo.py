@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--vf-lr", type=positive, default=1e-3, help="value learning rate, annealed to 0 (default: 0.001)")
     p.add_argument("--vf-iters", type=positive_int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass (default: 32)")
-    p.add_argument("--delta", type=positive, default=0.08, help="trust region, annealed to 0 (default: 0.08)")
+    p.add_argument("--delta", type=positive, default=0.02, help="trust region, annealed to 0 (default: 0.02)")
     p.add_argument("--cg-iters", type=positive_int, default=10, help="conjugate gradient iterations (default: 10)")
     p.add_argument("--damping", type=positive, default=0.1, help="added to H's diagonal (default: 0.1)")
     p.add_argument("--backtrack-iters", type=positive_int, default=10, help="most line-search steps (default: 10)")
