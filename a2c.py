@@ -3,9 +3,9 @@
 Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step return minus V
 (n = steps to the rollout's edge), and one optimizer step per rollout on policy loss + vf_coef * value
 loss - ent_coef * entropy, with gradient-norm clipping, instead of separate policy and value fits.
-As in the A3C paper, rollouts are short (--num-steps 5, its t_max): many small steps, each on
-fresh data; and the learning rate is annealed to 0 (without it, solved tasks are lost again:
-InvertedDoublePendulum-v4 falls from about 4,000 to 100; benchmarks/README.md).
+As in the A3C paper, 16 parallel actors (--num-envs 16) take short rollouts (--num-steps 5, its
+t_max): many small steps, each on fresh data; and the learning rate is annealed to 0 (without
+it, solved tasks are lost again: InvertedDoublePendulum-v4 falls from about 4,000 to 100).
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v5
 """
@@ -40,7 +40,7 @@ def parse_args(argv=None):
                    help="keyword arguments of gym.make, VALUE a Python literal (default: none)")  # fmt: skip
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
-    p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
+    p.add_argument("--num-envs", type=positive_int, default=16, help="parallel envs in one process (default: 16)")
     p.add_argument("--gamma", type=discount, default=0.995, help="discount factor (default: 0.995)")
     p.add_argument("--lr", type=positive, default=1e-3, help="joint learning rate, annealed to 0 (default: 0.001)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
@@ -421,7 +421,7 @@ def check_env(env_id, env_kwargs):
 class Run:
     """The run directory: config.json first; model.pt after every update; a row of progress.csv
     (and of the TensorBoard curves) and a console line after every update, or once every ROW_STEPS
-    steps when updates are smaller (a2c's rollouts are 20 steps); summary.json at the end. SIGTERM
+    steps when updates are smaller (a2c's rollouts are 80 steps); summary.json at the end. SIGTERM
     stops a run as Ctrl-C does, and both keep what was written, a last row included."""
 
     def __init__(self, args):

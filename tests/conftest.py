@@ -21,7 +21,11 @@ SCRIPTS = [s for s in CHAIN if (ROOT / f"{s}.py").exists()]
 CRITIC_FREE = [s for s in SCRIPTS if s in ("simple_pg", "rtg_pg")]
 WITH_CRITIC = [s for s in SCRIPTS if s not in CRITIC_FREE]
 # Small batches so that a smoke run takes a few updates in a second or two.
-SMALL = {"simple_pg": ["--batch-steps", "200"], "rtg_pg": ["--batch-steps", "200"], "a2c": ["--num-steps", "64"]}
+SMALL = {
+    "simple_pg": ["--batch-steps", "200"],
+    "rtg_pg": ["--batch-steps", "200"],
+    "a2c": ["--num-steps", "64", "--num-envs", "4"],
+}
 
 
 def small(name):

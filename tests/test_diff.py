@@ -13,7 +13,7 @@ from conftest import ROOT, SCRIPTS
 BUDGETS = {
     ("simple_pg", "rtg_pg"): 16,
     ("rtg_pg", "vpg"): 111,
-    ("vpg", "a2c"): 62,
+    ("vpg", "a2c"): 64,
     ("vpg", "trpo"): 91,
     ("trpo", "ppo"): 100,
     ("vpg", "ppo"): 65,

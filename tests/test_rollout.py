@@ -79,7 +79,8 @@ def test_value_targets_bootstrap_on_truncation_only(name, env, low, high, tmp_pa
     the targets stay near the horizon-limited mean, about 6 rewards."""
     mod = load(name)
     calls = capture_weights(monkeypatch, mod)
-    run_main(name, ["--env", env, "--total-steps", "20000", "--gamma", "0.9"] + small(name), tmp_path)
+    steps = "40000" if name == "a2c" else "20000"  # a2c's rate anneals to 0: its critic needs the longer run
+    run_main(name, ["--env", env, "--total-steps", steps, "--gamma", "0.9"] + small(name), tmp_path)
     (rew, v, *_), adv = calls[-1]
     targets = adv + v  # what the critic is regressed on
     assert low < targets.mean() / rew.mean() < high, targets.mean() / rew.mean()
