@@ -452,7 +452,7 @@ def check_env(env_id, env_kwargs):
 class Run:
     """The run directory: config.json first; model.pt after every update; a row of progress.csv
     (and of the TensorBoard curves) and a console line after every update, or once every ROW_STEPS
-    steps when updates are smaller (a2c's rollouts are 20 steps); summary.json at the end. SIGTERM
+    steps when updates are smaller (a2c's rollouts are 80 steps); summary.json at the end. SIGTERM
     stops a run as Ctrl-C does, and both keep what was written, a last row included."""
 
     def __init__(self, args):

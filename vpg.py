@@ -47,7 +47,7 @@ def parse_args(argv=None):
     add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
     # algorithm-specific
     p.add_argument("--num-steps", type=positive_int, default=128, help="steps per env per rollout (default: 128)")
-    p.add_argument("--lam", type=unit, default=0.97, help="GAE lambda (default: 0.97)")
+    p.add_argument("--lam", type=unit, default=0.95, help="GAE lambda (default: 0.95)")
     p.add_argument("--vf-lr", type=positive, default=1e-3, help="value learning rate, Adam (default: 0.001)")
     p.add_argument("--vf-iters", type=positive_int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass (default: 32)")
@@ -427,7 +427,7 @@ def check_env(env_id, env_kwargs):
 class Run:
     """The run directory: config.json first; model.pt after every update; a row of progress.csv
     (and of the TensorBoard curves) and a console line after every update, or once every ROW_STEPS
-    steps when updates are smaller (a2c's rollouts are 20 steps); summary.json at the end. SIGTERM
+    steps when updates are smaller (a2c's rollouts are 80 steps); summary.json at the end. SIGTERM
     stops a run as Ctrl-C does, and both keep what was written, a last row included."""
 
     def __init__(self, args):
