@@ -5,7 +5,8 @@ gradient solves H x = g with Fisher-vector products (Hessian of the mean KL), th
 to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate
 improves. delta and the value learning rate are annealed to 0: the step has KL = delta even when
 the advantages are mostly noise (a solved task), so a constant delta walks a solved policy away
-(InvertedPendulum-v4 at a constant 0.01: 1,000 to 50; benchmarks/README.md).
+(InvertedPendulum-v4 at a constant 0.01: 1,000 to 50; benchmarks/README.md). Batches of 2,048
+steps (--num-steps 512): the KL and surrogate estimates that bound each step need that many.
 Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Optimization".
 Run: python trpo.py --env Walker2d-v5
 """

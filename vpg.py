@@ -1,7 +1,8 @@
 """Vanilla policy gradient (VPG): reward-to-go minus a learned baseline V, smoothed by GAE.
 
 Parent: rtg_pg.py. Changes: a critic V fitted to lambda-returns, Phi_t = GAE advantage, and
-fixed-length rollouts that may cut episodes anywhere (V bootstraps the rest).
+fixed-length rollouts that may cut episodes anywhere (V bootstraps the rest). One policy step per
+batch of 512 steps, not rtg_pg's 5,000, so each step is smaller: --lr 1e-3, not 3e-3.
 Theory: Spinning Up, "Baselines in Policy Gradients", "Other Forms of the Policy Gradient",
 the VPG page; GAE paper (Schulman et al. 2016).
 Run: python vpg.py --env Walker2d-v5
