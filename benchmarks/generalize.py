@@ -15,6 +15,7 @@ label (ppo of label "before" when the label has no ppo runs).
 column then reads HEAD-edited-BLOB (BLOB: git hash-object of the file run). Flags it does not know go to
 every script.
 Run: python benchmarks/generalize.py --label before --seeds 1 2
+Table only: python benchmarks/generalize.py --table --label after --before before
 """
 
 import argparse
@@ -142,32 +143,36 @@ def number(x):
     return f"{x:,.1f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
-def table(rows, label):
-    """Markdown: one line per task, one column per file; end (mean over seeds), kept and learns marks."""
+def table(rows, label, before=None):
+    """Markdown: one line per task, one column per file; end (mean over seeds), kept and learns marks.
+    With before: each cell shows that label's cell, an arrow, then this label's."""
     runs = defaultdict(list)  # (label, algo, env) -> [(end, best, random)]
     for r in rows:
         runs[r["label"], r["algo"], r["env"]].append((float(r["end"]), float(r["best"]), float(r["random"])))
     mean_end = {key: sum(e for e, _, _ in v) / len(v) for key, v in runs.items()}
-    algos = [a for a in ALGOS if any(key[:2] == (label, a) for key in runs)]
-    seeds = max((len(v) for key, v in runs.items() if key[0] == label), default=0)
+    labels = [before, label] if before else [label]
+    algos = [a for a in ALGOS if any(key[:2] == (lab, a) for key in runs for lab in labels)]
+    seeds = max((len(v) for key, v in runs.items() if key[0] in labels), default=0)
+
+    def cell(lab, algo, env):
+        if (lab, algo, env) not in runs:
+            return "-"
+        random = runs[lab, algo, env][0][2]
+        ppo = mean_end.get((lab, "ppo", env), mean_end.get(("before", "ppo", env)))
+        end = mean_end[lab, algo, env]
+        ratio = min((e - random) / (b - random) if b > random else 1.0 for e, b, _ in runs[lab, algo, env])
+        kept = "y" if ratio >= 0.9 else f"**n** {int(ratio * 100) / 100:.2f}"  # 0.899 shows as 0.89
+        learns = "?" if ppo is None else "y" if end > random and end - random >= 0.25 * (ppo - random) else "**n**"
+        n = len(runs[lab, algo, env])
+        return f"{number(end)} ({kept}, {learns})" + (f" n={n}" if n < seeds else "")
+
     lines = ["| task | budget | random | " + " | ".join(algos) + " |", "|---" * (3 + len(algos)) + "|"]
     for env, steps in TASKS.items():
-        if not any((label, a, env) in runs for a in algos):
+        here = [key for key in runs if key[0] in labels and key[2] == env]
+        if not here:
             continue
-        random = runs[next((label, a, env) for a in algos if (label, a, env) in runs)][0][2]
-        ppo = mean_end.get((label, "ppo", env), mean_end.get(("before", "ppo", env)))
-        cells = []
-        for algo in algos:
-            if (label, algo, env) not in runs:
-                cells.append("")
-                continue
-            end = mean_end[label, algo, env]
-            ratio = min((e - random) / (b - random) if b > random else 1.0 for e, b, _ in runs[label, algo, env])
-            kept = "y" if ratio >= 0.9 else f"**n** {int(ratio * 100) / 100:.2f}"  # 0.899 shows as 0.89
-            learns = "?" if ppo is None else "y" if end > random and end - random >= 0.25 * (ppo - random) else "**n**"
-            n = len(runs[label, algo, env])
-            cells.append(f"{number(end)} ({kept}, {learns})" + (f" n={n}" if n < seeds else ""))
-        lines.append(f"| {env} | {steps // 1000}k | {number(random)} | " + " | ".join(cells) + " |")
+        cells = [" → ".join(cell(lab, algo, env) for lab in labels) for algo in algos]
+        lines.append(f"| {env} | {steps // 1000}k | {number(runs[here[0]][0][2])} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -179,7 +184,12 @@ def main():
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2], help="seeds (default: 1 2)")
     p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at once (default: cores)")
     p.add_argument("--scripts-dir", default=ROOT, help="folder of the ALGO.py files to run (default: the repository)")
+    p.add_argument("--table", action="store_true", help="print --label's table from generalize.csv, run nothing")
+    p.add_argument("--before", help="with --table: each cell shows this label's end, then --label's")
     args, extra = p.parse_known_args()
+    if args.table:
+        print(table(read_rows(), args.label, args.before))
+        return
     if not re.fullmatch(r"[\w.+-]+", args.label):
         fail(f"--label must be letters, digits and . _ + - only, got {args.label!r}")
     scripts = {a: os.path.join(os.path.abspath(args.scripts_dir), f"{a}.py") for a in args.algos}
