@@ -143,7 +143,7 @@ def number(x):
     return f"{x:,.1f}" if abs(x) < 100 else f"{x:,.0f}"
 
 
-def table(rows, label, before=None):
+def table(rows, label, before=None, only=ALGOS):
     """Markdown: one line per task, one column per file; end (mean over seeds), kept and learns marks.
     With before: each cell shows that label's cell, an arrow, then this label's."""
     runs = defaultdict(list)  # (label, algo, env) -> [(end, best, random)]
@@ -151,7 +151,7 @@ def table(rows, label, before=None):
         runs[r["label"], r["algo"], r["env"]].append((float(r["end"]), float(r["best"]), float(r["random"])))
     mean_end = {key: sum(e for e, _, _ in v) / len(v) for key, v in runs.items()}
     labels = [before, label] if before else [label]
-    algos = [a for a in ALGOS if any(key[:2] == (lab, a) for key in runs for lab in labels)]
+    algos = [a for a in only if any(key[:2] == (lab, a) for key in runs for lab in labels)]
     seeds = max((len(v) for key, v in runs.items() if key[0] in labels), default=0)
 
     def cell(lab, algo, env):
@@ -168,7 +168,7 @@ def table(rows, label, before=None):
 
     lines = ["| task | budget | random | " + " | ".join(algos) + " |", "|---" * (3 + len(algos)) + "|"]
     for env, steps in TASKS.items():
-        here = [key for key in runs if key[0] in labels and key[2] == env]
+        here = [key for key in runs if key[0] in labels and key[1] in algos and key[2] == env]
         if not here:
             continue
         cells = [" → ".join(cell(lab, algo, env) for lab in labels) for algo in algos]
@@ -188,7 +188,7 @@ def main():
     p.add_argument("--before", help="with --table: each cell shows this label's end, then --label's")
     args, extra = p.parse_known_args()
     if args.table:
-        print(table(read_rows(), args.label, args.before))
+        print(table(read_rows(), args.label, args.before, args.algos))
         return
     if not re.fullmatch(r"[\w.+-]+", args.label):
         fail(f"--label must be letters, digits and . _ + - only, got {args.label!r}")
