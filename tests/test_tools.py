@@ -73,3 +73,21 @@ def test_gif(runs, tmp_path):
     gif.main([f"{runs[0]}/model.pt", "--out", str(tmp_path / "cart.gif"), "--steps", "12", "--every", "4"])
     image = Image.open(tmp_path / "cart.gif")
     assert image.n_frames == 4 and max(image.size) <= 240 and image.size[1] <= 180
+
+
+def test_generalize_table_marks():
+    """generalize.py's judgement: kept = end >= 0.9 of the best in every seed (over random), learns = a
+    quarter of ppo's margin; with a before label each cell reads before -> after."""
+    import generalize
+
+    def row(label, algo, seed, end, best):
+        return dict(label=label, algo=algo, env="CartPole-v1", seed=seed, end=end, best=best, random=0)
+
+    rows = [row("before", "ppo", 1, 400, 400), row("before", "a2c", 1, 50, 60)]
+    rows += [row("after", "a2c", 1, 200, 210), row("after", "a2c", 2, 150, 200), row("after", "vpg", 1, 120, 120)]
+    lines = generalize.table(rows, "after", "before").splitlines()
+    assert lines[0] == "| task | budget | random | vpg | a2c | ppo |"
+    vpg, a2c, ppo = lines[2].split(" | ")[3:]
+    assert vpg == "- → 120 (y, y) n=1"  # 120 >= 0.25 x 400; one seed of two
+    assert a2c == "50.0 (**n** 0.83, **n**) n=1 → 175 (**n** 0.75, y)"  # seed 2 kept 150 of its best 200
+    assert ppo == "400 (y, y) n=1 → - |"
