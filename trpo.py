@@ -3,10 +3,8 @@
 Parent: vpg.py. Changes: the Adam step on the policy becomes a natural-gradient step: conjugate
 gradient solves H x = g with Fisher-vector products (Hessian of the mean KL), the step is scaled
 to KL = delta, and a backtracking line search keeps it only if KL <= delta and the surrogate
-improves. delta and the value learning rate are annealed to 0: the step has KL = delta even when
-the advantages are mostly noise (a solved task), so a constant delta walks a solved policy away
-(InvertedPendulum-v4 at a constant 0.01: 1,000 to 50; benchmarks/README.md). Batches of 2,048
-steps (--num-steps 512): the KL and surrogate estimates that bound each step need that many.
+improves, on batches of 2,048 steps. delta and the value rate anneal to 0: every step has KL =
+delta, even on a solved task's noise, so a constant delta walks a solved policy away.
 Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Optimization".
 Run: python trpo.py --env Walker2d-v5
 """
