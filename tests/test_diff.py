@@ -14,8 +14,8 @@ BUDGETS = {
     ("simple_pg", "rtg_pg"): 16,
     ("rtg_pg", "vpg"): 112,
     ("vpg", "a2c"): 65,
-    ("vpg", "trpo"): 85,
-    ("trpo", "ppo"): 102,
+    ("vpg", "trpo"): 89,
+    ("trpo", "ppo"): 100,
     ("vpg", "ppo"): 65,
 }
 BANNER = re.compile(r"^\s*# =+ (.+?) =+$")
