@@ -253,7 +253,8 @@ def falls_to_zero_from(base, values, updates):
 @pytest.mark.parametrize("name", ["a2c", "trpo", "ppo"])
 def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
     """Annealed rates start at their flag's value at the first update, fall at every update,
-    and stay above 0 to the end: a2c's --lr, ppo's --lr and --vf-lr, trpo's --vf-lr and --delta."""
+    and stay above 0 to the end: a2c's --lr, ppo's --lr and --vf-lr, trpo's --vf-lr. trpo's --delta
+    is the same at every update (the textbook trust region)."""
     mod = load(name)
     actors, critics, steps = track(monkeypatch, mod, "Actor"), track(monkeypatch, mod, "Critic"), spy_adam(monkeypatch)
     deltas, real_update = [], getattr(mod, "update_policy", None)
@@ -274,7 +275,7 @@ def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
     if name != "a2c":
         falls_to_zero_from(0.002, [lr for opt, lr, _ in steps if holds(opt, critics[0][0])], len(rows))
     if name == "trpo":
-        falls_to_zero_from(0.05, deltas, len(rows))
+        assert len(deltas) == len(rows) and set(deltas) == {0.05}, deltas
     else:
         falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
 
