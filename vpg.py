@@ -12,13 +12,14 @@ import argparse
 import ast
 import csv
 import importlib.util
+import inspect
 import json
 import math
 import os
 import signal
 import sys
 import time
-from collections import deque
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -32,9 +33,9 @@ torch.distributions.Distribution.set_default_validate_args(False)  # checks cost
 
 # ================================ ARGUMENTS ================================
 def parse_args(argv=None):
-    p = Parser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(ALGO, usage=argparse.SUPPRESS, description=__doc__.splitlines()[0], allow_abbrev=False)
     p.add_argument("--env", default="CartPole-v1", help="gymnasium env id, or module:id (default: CartPole-v1)")
-    p.add_argument("--env-kwargs", type=key_value, nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+    p.add_argument("--env-kwargs", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="keyword arguments of gym.make, VALUE a Python literal (default: none)")  # fmt: skip
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
@@ -43,28 +44,28 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=positive, default=1e-3, help="policy learning rate, Adam (default: 0.001)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
     p.add_argument("--log-std-init", type=number, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
-    p.add_argument("--device", type=device, default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--device", default="cpu", choices=["cpu"] + ["cuda"] * torch.cuda.is_available(),
+                   help="torch device (default: cpu)")  # fmt: skip
     p.add_argument("--logdir", default=None, help="run directory (default: runs/ENV__ALGO__SEED__TIME)")
-    add_watch_flags(p)  # --eval, --render, --capture-video, --tensorboard ...: see PLUMBING
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=False,
+                   help="TensorBoard curves too, needs tensorboard (default: off)")  # fmt: skip
     # algorithm-specific
     p.add_argument("--num-steps", type=positive_int, default=128, help="steps per env per rollout (default: 128)")
     p.add_argument("--lam", type=unit, default=0.95, help="GAE lambda (default: 0.95)")
     p.add_argument("--vf-lr", type=positive, default=1e-3, help="value learning rate, Adam (default: 0.001)")
     p.add_argument("--vf-iters", type=positive_int, default=10, help="passes over the batch to fit V (default: 10)")
     p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass (default: 32)")
-    args = check_args(p.parse_args(argv))
+    args = p.parse_args(argv)
     if args.num_minibatches > args.num_steps * args.num_envs:
         fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
     return args
 
 
 # ============================ ENVIRONMENT (shared) ============================
-def make_env(env_id, env_kwargs, render_mode=None):
-    """The one place where an env is made: training, the check and --eval all call it, so a
-    wrapper added here (a reward of your own, say) changes them all alike. env_kwargs are the
-    env's own settings (--env-kwargs), saved with the model."""
-    if render_mode:  # only an env that renders takes it
-        env_kwargs = dict(env_kwargs, render_mode=render_mode)
+def make_env(env_id, env_kwargs):
+    """The one place where an env is made: training, the check and tools/watch.py all call it, so
+    a wrapper added here changes them all alike. env_kwargs are the env's own settings
+    (--env-kwargs), saved with the model."""
     return gym.make(env_id, disable_env_checker=True, **env_kwargs)
 
 
@@ -196,8 +197,6 @@ def update_value(critic, vf_opt, b_obs, b_ret, iters, num_minibatches):
 # ================================== MAIN ==================================
 def main(argv=None):
     args = parse_args(argv)
-    if args.eval:
-        return evaluate(args)
     run = Run(args)  # checks the env, writes the run directory, logs and saves: see PLUMBING
     torch.set_num_threads(1)  # tiny networks: threads cost more than they save
     torch.manual_seed(args.seed)
@@ -266,337 +265,138 @@ def main(argv=None):
             stats = update_policy(actor, opt, b_obs, b_act, b_adv)
             stats.update(update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches))
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
-    except KeyboardInterrupt:
-        run.interrupted(global_step, actor, obs_norm)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is kept
+        pass
     envs.close()
-    run.finish(global_step)
+    run.finish(global_step, actor, obs_norm)
 
 
-# ============== PLUMBING (shared): input checks, run directory, saving, --eval ==============
-# Nothing below is part of the algorithm; a reader may stop here.
+# ==== PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here ====
 ROW_STEPS = 2048  # fewest env steps between two rows of progress.csv: a row per 20-step update would flood it
 
 
-def fail(msg):
-    """Bad input ends here: one line on stderr, exit code 2, no traceback."""
+def fail(msg, e=None):  # bad input: one line on stderr (ending in the first line of the error e), exit code 2
+    msg += f": {(str(e).strip().splitlines() or [type(e).__name__])[0]}" if e is not None else ""
     print(f"{ALGO}: error: {msg}", file=sys.stderr)
     sys.exit(2)
 
 
-def first_line(e):
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+def checked(cast, ok, says):  # an argparse type=: a finite number (whole for int: 7, 1e6) for which ok(x) holds
+    def number(text):  # "abc": float() raises ValueError, and argparse says "invalid number value: 'abc'"
+        x = float(text)
+        if math.isfinite(x) and (cast is float or x.is_integer()) and ok(x):
+            return cast(x)
+        raise argparse.ArgumentTypeError(f"must be {'a whole number ' * (cast is int)}{says}, got {text}")
+
+    return number
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse whose errors are one line too ("--lr must be positive, got 0"), with no usage."""
-
-    def error(self, message):
-        fail(message.removeprefix("argument ").replace(": ", " ", 1) if message.startswith("argument ") else message)
+number, positive = checked(float, lambda x: True, "(finite)"), checked(float, lambda x: x > 0, "positive")
+positive_int, seed = checked(int, lambda x: x > 0, "> 0"), checked(int, lambda x: 0 <= x < 2**31, "in [0, 2^31)")
+unit, discount = checked(float, lambda x: 0 <= x <= 1, "in [0, 1]"), checked(float, lambda x: 0 < x <= 1, "in (0, 1]")
 
 
-def number(text, cast=float):
+def check_env(env_id, pairs):
+    """--env-kwargs KEY=VALUE (VALUE a Python literal, else a string) as a dict, checked on one env made and stepped."""
+    same, env_kwargs = {int: float, list: tuple}, {}  # a value has its default's type, or one standing for it
     try:
-        value = cast(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a {'whole ' * (cast is int)}number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
-    return value
-
-
-def positive_int(text):
-    if number(text, int) <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return int(text)
-
-
-def positive(text):
-    if not number(text) > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return float(text)
-
-
-def non_negative(text):
-    if not number(text) >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return float(text)
-
-
-def unit(text):
-    if not 0 <= number(text) <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
-    return float(text)
-
-
-def discount(text):
-    if not 0 < number(text) <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return float(text)
-
-
-def seed(text):
-    if not 0 <= number(text, int) < 2**31:
-        raise argparse.ArgumentTypeError(f"must be in [0, 2^31), got {text}")
-    return int(text)
-
-
-def device(text):
-    try:
-        torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"is not a torch device: {text!r}") from None
-    return text
-
-
-def key_value(text):
-    """KEY=VALUE of --env-kwargs: VALUE is read as a Python literal (-1, (0.5, 2), False); a bare
-    word stays a string."""
-    key, eq, value = text.partition("=")
-    if not eq or not key.isidentifier():
-        raise argparse.ArgumentTypeError(f"takes KEY=VALUE, got {text!r}")
-    try:
-        value = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-    try:
-        json.dumps(value)  # config.json keeps it
-    except TypeError:
-        raise argparse.ArgumentTypeError(
-            f"takes numbers, strings, True/False/None and tuples of them: {text}"
-        ) from None
-    return key, value
-
-
-def add_watch_flags(p):
-    """The flags to evaluate and watch a run, the same in every file."""
-    on_off = argparse.BooleanOptionalAction  # --flag and --no-flag
-    p.add_argument("--eval", metavar="PATH", help="load a model.pt, play --eval-episodes, print the return")
-    p.add_argument("--eval-episodes", type=positive_int, default=10, help="episodes for --eval (default: 10)")
-    p.add_argument(
-        "--eval-sample", action=on_off, default=False, help="--eval samples actions (default: off, the mean)"
-    )
-    p.add_argument(
-        "--render", action=on_off, default=False, help="show --eval, or an episode after training (default: off)"
-    )
-    p.add_argument(
-        "--capture-video",
-        action=on_off,
-        default=False,
-        help="film them in RUN_DIR/videos, needs moviepy (default: off)",
-    )
-    p.add_argument(
-        "--tensorboard", action=on_off, default=False, help="also TensorBoard curves, needs tensorboard (default: off)"
-    )
-
-
-def check_args(args):
-    """What argparse cannot see: optional packages, a display, a CUDA device."""
-    keys = [key for key, _ in args.env_kwargs]
-    if len(set(keys)) < len(keys):
-        fail(f"--env-kwargs names a key twice: {' '.join(keys)}")
-    args.env_kwargs = dict(args.env_kwargs)
-    for flag, package in (("capture_video", "moviepy"), ("tensorboard", "tensorboard")):
-        if getattr(args, flag) and importlib.util.find_spec(package) is None:
-            fail(f"--{flag.replace('_', '-')} needs the optional package {package}: pip install {package}")
-    if args.render and sys.platform == "linux" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        fail("--render needs a display; headless, use --capture-video (and MUJOCO_GL=egl for MuJoCo)")
-    if args.device.startswith("cuda") and not args.eval and not torch.cuda.is_available():
-        fail(f"--device {args.device} asked for, but torch sees no CUDA device")
-    return args
-
-
-def check_env(env_id, env_kwargs):
-    """Make one env and take a step, to catch unknown ids, modules, keyword arguments or values,
-    missing extras and unsupported spaces early, before a run directory is written."""
-    if ":" in env_id and os.getcwd() not in sys.path:  # module:id imports the module from here too
-        sys.path.append(os.getcwd())
-    try:
+        if ":" in env_id:  # module:id imports the module (from the working directory too), which registers id
+            sys.path.append(os.getcwd())
+            importlib.import_module(env_id.split(":")[0])
+        entry = gym.spec(env_id.split(":")[-1]).entry_point  # the env's class or function, or "module:name" of it
+        maker = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+        params = [*inspect.signature(maker).parameters.values(), *inspect.signature(gym.make).parameters.values()]
+        settings = {p.name: p.default for p in params if p.default is not p.empty}  # what they name, with defaults
+        for key, _, value in (text.partition("=") for text in pairs):
+            if len(settings) > 2 and key not in settings:  # more than gym.make's own two: the env names its own
+                fail(f"{env_id} has no setting {key}; it has " + ", ".join(f"{k}={v!r}" for k, v in settings.items()))
+            try:
+                env_kwargs[key] = value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):  # a bare word
+                env_kwargs[key] = value
+            default = settings.get(key)
+            if default is not None and same.get(type(value), type(value)) != same.get(type(default), type(default)):
+                fail(f"--env-kwargs {key} takes a {type(default).__name__} (default {default!r}), got {value!r}")
         env = make_env(env_id, env_kwargs)
         env.reset(seed=0)
-        obs, rew, term, trunc, info = env.step(env.action_space.sample())  # gymnasium's five values
+        env.step(env.action_space.sample())
     except Exception as e:  # gymnasium raises several types here; all mean "cannot run this env"
-        settings = f" with {env_kwargs}" if env_kwargs else ""
-        fail(f"cannot make env {env_id!r}{settings}: {first_line(e)}")
-    obs_space, act_space = env.observation_space, env.action_space
-    env.close()
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"unsupported observation space {obs_space} (only 1-D Box)")
-    if not isinstance(act_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(act_space.shape) > 1:
-        fail(f"unsupported action space {act_space} (only Discrete and 1-D Box)")
+        fail(f"cannot make env {env_id!r}" + (f" with {env_kwargs}" if env_kwargs else ""), e)
+    if not isinstance(env.observation_space, gym.spaces.Box) or len(env.observation_space.shape) != 1:
+        fail(f"unsupported observation space {env.observation_space} (only a 1-D Box)")
+    if not isinstance(env.action_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(env.action_space.shape) > 1:
+        fail(f"unsupported action space {env.action_space} (only Discrete or a 1-D Box)")
+    return env_kwargs
 
 
 class Run:
-    """The run directory: config.json first; model.pt after every update; a row of progress.csv
-    (and of the TensorBoard curves) and a console line after every update, or once every ROW_STEPS
-    steps when updates are smaller (a2c's rollouts are 80 steps); summary.json at the end. SIGTERM
-    stops a run as Ctrl-C does, and both keep what was written, a last row included."""
+    """config.json; model.pt after every update; rows of progress.csv; a last row and summary.json at the end."""
 
     def __init__(self, args):
-        check_env(args.env, args.env_kwargs)
-        self.args = args
-        name = f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}".replace(":", "_").replace("/", "_")
-        self.dir = args.logdir or os.path.join("runs", name)
+        if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            fail("--tensorboard needs the optional package tensorboard: pip install tensorboard")
+        args.env_kwargs = check_env(args.env, args.env_kwargs)
+        self.args, self.total = args, args.total_steps
+        self.dir = args.logdir or os.path.join("runs", f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}")
         if os.path.exists(os.path.join(self.dir, "config.json")):  # every run writes it first
             fail(f"{self.dir} already holds a run; choose another --logdir")
         config = dict(vars(args), algo=ALGO, torch=torch.__version__, gymnasium=gym.__version__, numpy=np.__version__)
         try:
             os.makedirs(self.dir, exist_ok=True)
-            with open(os.path.join(self.dir, "config.json"), "w") as f:
-                json.dump(config, f, indent=2)
-            self.csv_file = open(os.path.join(self.dir, "progress.csv"), "w", newline="")
-        except OSError as e:  # a file in the way, no permission, a full disk
-            fail(f"cannot write the run directory {self.dir}: {first_line(e)}")
-        self.writer, self.recent = None, deque(maxlen=100)  # recent: raw returns of the last 100 episodes
-        self.pending, self.row_step = [], 0  # returns of the episodes since the last row; that row's step
-        self.last = None  # (update, step, stats) of the last update, for a row at Ctrl-C
-        self.tb = None
-        if args.tensorboard:
-            self.tb = importlib.import_module("torch.utils.tensorboard").SummaryWriter(self.dir)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops like Ctrl-C
+            Path(self.dir, "config.json").write_text(json.dumps(config, indent=2))  # a set as a value: TypeError
+            self.csv = csv.writer(open(Path(self.dir, "progress.csv"), "w", newline="", buffering=1))
+        except (OSError, TypeError) as e:  # a file in the way, no permission, a full disk
+            fail(f"cannot write the run directory {self.dir}", e)
+        self.recent, self.pending, self.row_step, self.last = [], [], 0, None  # episode returns, rows: see log
+        self.tb = args.tensorboard and importlib.import_module("torch.utils.tensorboard").SummaryWriter(self.dir)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops a run as Ctrl-C does
+        print(f"{ALGO} on {args.env}, {self.total:,} steps, run directory {self.dir} (Ctrl-C stops and keeps it)")
         self.start = time.time()
 
     def log(self, update, step, ended_rets, stats, actor, obs_norm):
-        """After every update: model.pt, or a stop with exit code 1 on a non-finite loss (model.pt
-        keeps the last good policy); and a row once ROW_STEPS steps have passed since the last."""
-        self.recent.extend(ended_rets)
-        self.pending.extend(ended_rets)
+        self.recent = (self.recent + ended_rets)[-100:]
+        self.pending += ended_rets
         self.last = (update, step, stats)
         finite = all(np.isfinite(v) for v in stats.values())
-        if not finite or step - self.row_step >= ROW_STEPS or step >= self.args.total_steps:
+        if not finite or step - self.row_step >= ROW_STEPS or step >= self.total:
             self.write_row(update, step, stats)
-        if not finite:
-            saved = "holds the last good policy" if update > 1 else "was not written: no update finished"
-            print(f"{ALGO}: stopped: non-finite loss at update {update}; {self.dir}/model.pt {saved}")
-            sys.exit(1)
-        save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
+        if not finite:  # exit code 1; model.pt keeps the last good policy
+            sys.exit(f"{ALGO}: stopped: non-finite loss at update {update}; model.pt holds the update before it")
+        self.save(actor, obs_norm)
 
     def write_row(self, update, step, stats):
-        """One row of progress.csv (and TensorBoard) and the console: the episodes since the last
-        row, this update's statistics."""
-        row = {
-            "update": update,
-            "step": step,
-            "return_mean": round(float(np.mean(self.pending)), 2) if self.pending else "",
-            "episodes": len(self.pending),
-            "sps": int(step / (time.time() - self.start)),
-            "time": round(time.time() - self.start, 1),
-        }
-        row.update({k: round(v, 5) for k, v in stats.items()})
-        if self.writer is None:
-            self.writer = csv.DictWriter(self.csv_file, fieldnames=list(row))
-            self.writer.writeheader()
-        self.writer.writerow(row)
-        self.csv_file.flush()
+        elapsed = time.time() - self.start
+        ret = round(float(np.mean(self.pending)), 2) if self.pending else ""
+        row = dict(update=update, step=step, return_mean=ret, episodes=len(self.pending), sps=int(step / elapsed))
+        row.update(time=round(elapsed, 1), **{k: round(v, 5) for k, v in stats.items()})
+        if self.row_step == 0:  # before the first row, the header
+            self.csv.writerow(row)
+        self.csv.writerow(row.values())
         for k, v in row.items() if self.tb else ():  # --tensorboard: the same columns, as curves
-            if v != "":
-                self.tb.add_scalar(k, v, step)
-        print(" | ".join(f"{k} {v}" for k, v in row.items() if k not in ("episodes", "time")), flush=True)
+            self.tb.add_scalar(k, math.nan if v == "" else v, step)
+        done = f"{step:,} of {self.total:,} steps ({step / self.total:.0%}) | return {ret if self.pending else '-'}"
+        left = max(self.total - step, 0) * elapsed / step / 60
+        print(f"{done} | {row['sps']:,} steps/s | {left:.0f} min left", flush=True)
         self.pending, self.row_step = [], step
 
-    def interrupted(self, step, actor, obs_norm):
+    def save(self, actor, obs_norm):  # the policy, its frozen observation statistics, its env, the file that saved it
+        norm = dict(obs_mean=torch.as_tensor(obs_norm.mean), obs_var=torch.as_tensor(obs_norm.var))
+        model = dict(algo=ALGO, env=self.args.env, env_kwargs=self.args.env_kwargs, hidden=self.args.hidden, **norm)
+        torch.save(dict(model, actor=actor.state_dict()), os.path.join(self.dir, "model.tmp"))
+        os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))  # never half-written
+
+    def finish(self, step, actor, obs_norm):
         if self.last and self.last[1] > self.row_step:  # the updates since the last row get theirs
             self.write_row(*self.last)
-        print(f"{ALGO}: interrupted at step {step}; run saved in {self.dir}")
-        save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)
-
-    def finish(self, step):
-        self.csv_file.close()
+        self.save(actor, obs_norm)
         if self.tb:
             self.tb.close()
-        summary = {
-            "algo": ALGO,
-            "env": self.args.env,
-            "seed": self.args.seed,
-            "steps": step,
-            "return_last100": round(float(np.mean(self.recent)), 2) if self.recent else None,
-            "sps": int(step / (time.time() - self.start)),
-            "wall_s": round(time.time() - self.start, 1),
-        }
-        with open(os.path.join(self.dir, "summary.json"), "w") as f:
-            json.dump(summary, f, indent=2)
-        print(
-            f"done: {step} steps, mean return of the last {len(self.recent)} episodes "
-            f"{summary['return_last100']}, {summary['sps']} steps/s; run saved in {self.dir}"
-        )
-        if self.args.render or self.args.capture_video:  # one episode of the final policy, as --eval runs it
-            evaluate(
-                argparse.Namespace(**dict(vars(self.args), eval=os.path.join(self.dir, "model.pt"), eval_episodes=1))
-            )
-
-
-def save_model(path, args, actor, obs_norm):
-    """The policy and its frozen observation statistics; loads with weights_only=True."""
-    model = {
-        "algo": ALGO,
-        "env": args.env,
-        "env_kwargs": args.env_kwargs,
-        "hidden": args.hidden,
-        "actor": actor.state_dict(),
-        "obs_mean": torch.as_tensor(obs_norm.mean),
-        "obs_var": torch.as_tensor(obs_norm.var),
-    }
-    torch.save(model, path + ".tmp")
-    os.replace(path + ".tmp", path)  # never leaves a half-written model.pt
-
-
-def watch_env(env_id, env_kwargs, render_mode):
-    """The env --eval runs. A MuJoCo env with a camera named "track" (Walker2d, Hopper,
-    HalfCheetah, Ant, Humanoid, ...) is filmed with it, unless --env-kwargs name a camera:
-    gymnasium's default camera stays where the episode began, and a walker leaves the picture."""
-    env = make_env(env_id, env_kwargs, render_mode)
-    if render_mode and hasattr(env.unwrapped, "mujoco_renderer") and not {"camera_id", "camera_name"} & set(env_kwargs):
-        import mujoco  # only here: the classic-control envs run without it
-
-        if mujoco.mj_name2id(env.unwrapped.model, mujoco.mjtObj.mjOBJ_CAMERA, "track") != -1:
-            env.close()
-            env = make_env(env_id, dict(env_kwargs, camera_name="track"), render_mode)
-    return env
-
-
-def evaluate(args):
-    """Run the saved policy for --eval-episodes episodes: its mean action (argmax for Discrete),
-    or sampled actions with --eval-sample; --render shows them, --capture-video films them."""
-    try:
-        ckpt = torch.load(args.eval, map_location="cpu", weights_only=True)
-        algo, env_id = ckpt["algo"], ckpt["env"]
-    except Exception as e:  # missing, unreadable, or not a checkpoint of these scripts
-        fail(f"cannot load {args.eval}: {first_line(e)}")
-    if algo != ALGO:
-        fail(f"{args.eval} was saved by {algo}.py, not {ALGO}.py")
-    env_kwargs = ckpt.get("env_kwargs", {})  # the env the model was trained on
-    check_env(env_id, env_kwargs)
-    render_mode = "human" if args.render else "rgb_array" if args.capture_video else None
-    try:
-        env = watch_env(env_id, env_kwargs, render_mode)
-        if render_mode:
-            env.reset(seed=args.seed)
-            env.render()
-    except Exception as e:  # no OpenGL context, pygame missing, a camera the env does not have
-        fail(f"cannot render {env_id}: {first_line(e)} (headless MuJoCo needs MUJOCO_GL=egl)")
-    if args.capture_video:  # one mp4 an episode, next to the checkpoint
-        folder = os.path.join(os.path.dirname(os.path.abspath(args.eval)), "videos")
-        env = gym.wrappers.RecordVideo(
-            env, folder, name_prefix="eval", episode_trigger=lambda ep: True, disable_logger=True
-        )
-    torch.manual_seed(args.seed)  # --eval-sample draws the same actions every time
-    actor = Actor(env.observation_space.shape[0], env.action_space, ckpt["hidden"])
-    actor.load_state_dict(ckpt["actor"])
-    obs_norm = RunningNorm(env.observation_space.shape)  # frozen: never updated here
-    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
-    returns = []
-    for ep in range(args.eval_episodes):
-        obs, _ = env.reset(seed=args.seed + ep)
-        done, ep_ret = False, 0.0
-        while not done:
-            with torch.no_grad():
-                act = (actor.sample if args.eval_sample else actor.mode)(torch.as_tensor(obs_norm(obs[None])))
-            obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])
-            done, ep_ret = term or trunc, ep_ret + float(rew)
-        returns.append(ep_ret)
-    env.close()  # writes the last video
-    print(
-        f"eval {env_id} ({ALGO}): return {np.mean(returns):.1f} +- {np.std(returns):.1f} over {len(returns)} episodes"
-    )
+        wall, last100 = time.time() - self.start, round(float(np.mean(self.recent)), 2) if self.recent else None
+        summary = dict(algo=ALGO, env=self.args.env, seed=self.args.seed, steps=step, return_last100=last100)
+        summary.update(sps=int(step / wall), wall_s=round(wall, 1))
+        Path(self.dir, "summary.json").write_text(json.dumps(summary, indent=2))
+        how = "done" if step >= self.total else "interrupted"
+        print(f"{how} at step {step:,}; mean return of the last 100 episodes {last100}")
 
 
 if __name__ == "__main__":

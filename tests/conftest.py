@@ -16,6 +16,7 @@ import torch
 torch.set_num_threads(1)  # as the scripts do: tiny networks, threads only add overhead
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 CHAIN = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
 SCRIPTS = [s for s in CHAIN if (ROOT / f"{s}.py").exists()]
 CRITIC_FREE = [s for s in SCRIPTS if s in ("simple_pg", "rtg_pg")]
@@ -54,6 +55,14 @@ def run_cli(name, args, timeout=300):
     return subprocess.run(
         [sys.executable, str(ROOT / f"{name}.py"), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
+
+
+def watch(args):
+    """tools/watch.py in this process, as `python tools/watch.py ARGS`; returns what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        importlib.import_module("watch").main([str(a) for a in args])
+    return out.getvalue()
 
 
 def read_csv(path):

@@ -1,33 +1,32 @@
-"""The env a run is made of: --env-kwargs reach every env a script makes (training and
---eval) and are saved with the model; a bad one is one line and no run directory; MuJoCo v5
-runs; --env module:id imports a user's own env; filming follows the body."""
+"""The env a run is made of: --env-kwargs reach every env a script makes and are saved with the
+model; a bad one is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
+user's own env, and the shipped example module's reward reaches training and watching."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, load, run_cli, run_main, small
+from conftest import ROOT, SCRIPTS, load, run_main, small, watch
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_env_kwargs_reach_training_and_eval(name, tmp_path, capsys):
+def test_env_kwargs_reach_training_and_are_saved(name, tmp_path):
     """TestCount-v0 ends every episode after `length` steps with reward 1 a step, so the return
-    is the length: 3 in training and in --eval shows that both envs got length=3."""
+    is the length: 3 in training shows the envs got length=3 (test_watch: the watched env too)."""
     rows = run_main(
         name, ["--env", "TestCount-v0", "--env-kwargs", "length=3", "--total-steps", "600"] + small(name), tmp_path
     )
     assert {r["return_mean"] for r in rows if r["return_mean"]} == {"3.0"}
     assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"length": 3}
     assert torch.load(tmp_path / "model.pt", weights_only=True)["env_kwargs"] == {"length": 3}
-    load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "2"])
-    assert "eval TestCount-v0 (%s): return 3.0 +- 0.0 over 2 episodes" % name in capsys.readouterr().out
 
 
 def bad_env(name, args, expect, logdir):
-    res = run_cli(name, args + ["--logdir", str(logdir)])
+    res = subprocess.run(
+        [sys.executable, str(ROOT / f"{name}.py"), *args, "--logdir", str(logdir)], capture_output=True, text=True
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and expect in res.stderr, res.stderr
 
@@ -35,26 +34,28 @@ def bad_env(name, args, expect, logdir):
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_bad_env_kwargs_are_one_line_and_write_nothing(name, tmp_path):
     env = ["--env", "Pendulum-v1", "--env-kwargs"]
-    bad_env(name, env + ["colour=3"], "unexpected keyword argument 'colour'", tmp_path / "a")
+    bad_env(name, env + ["colour=3"], "Pendulum-v1 has no setting colour; it has render_mode=None, g=10.0", tmp_path)
     if name == "ppo":  # the same shared code in every file
-        bad_env(name, env + ["g"], "--env-kwargs takes KEY=VALUE, got 'g'", tmp_path / "b")
-        bad_env(name, env + ["g=abc"], "cannot make env 'Pendulum-v1' with {'g': 'abc'}", tmp_path / "c")
+        bad_env(name, env + ["g"], "--env-kwargs g takes a float (default 10.0), got ''", tmp_path / "b")
+        bad_env(name, env + ["g=abc"], "--env-kwargs g takes a float (default 10.0), got 'abc'", tmp_path / "c")
     assert not any(tmp_path.iterdir())  # no run directory was written
 
 
 def test_bad_env_kwargs_keep_an_existing_run(tmp_path):
     run_main("vpg", ["--env", "Pendulum-v1", "--total-steps", "300", "--num-steps", "64"], tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    bad_env("vpg", ["--env", "Pendulum-v1", "--env-kwargs", "colour=3"], "unexpected keyword", tmp_path)
+    bad_env("vpg", ["--env", "Pendulum-v1", "--env-kwargs", "colour=3"], "has no setting colour", tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_literal_values():
-    key_value = load("ppo").key_value
-    assert key_value("forward_reward_weight=-1") == ("forward_reward_weight", -1)
-    assert key_value("healthy_z_range=(0.5,2)") == ("healthy_z_range", (0.5, 2))
-    assert key_value("terminate_when_unhealthy=False") == ("terminate_when_unhealthy", False)
-    assert key_value("xml_file=my.xml") == ("xml_file", "my.xml")  # a bare word stays a string
+    pairs = ["forward_reward_weight=-1", "healthy_z_range=(0.5,2)", "terminate_when_unhealthy=False"]
+    assert load("ppo").check_env("Walker2d-v5", pairs) == {
+        "forward_reward_weight": -1,
+        "healthy_z_range": (0.5, 2),
+        "terminate_when_unhealthy": False,
+    }
+    assert load("ppo").check_env("Pendulum-v1", ["render_mode=rgb_array"]) == {"render_mode": "rgb_array"}
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ gym.register("Drift-v0", entry_point=Drift)
 
 def test_own_env_module(tmp_path):
     """--env my_module:Drift-v0 imports my_module from the working directory, in training and
-    in --eval; a module that cannot be imported is one line."""
+    in tools/watch.py; a module that cannot be imported is one line."""
     (tmp_path / "my_envs.py").write_text(MODULE)
     cli = [sys.executable, str(ROOT / "ppo.py")]
     res = subprocess.run(
@@ -101,48 +102,47 @@ def test_own_env_module(tmp_path):
         text=True,
         timeout=300,
     )
-    assert res.returncode == 0 and "done: 256 steps" in res.stdout, res.stderr
+    assert res.returncode == 0 and "done at step 256" in res.stdout, res.stderr
     res = subprocess.run(
-        cli + ["--eval", "run/model.pt", "--eval-episodes", "1"],
+        [sys.executable, str(ROOT / "tools" / "watch.py"), "run", "--episodes", "1"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    assert "eval my_envs:Drift-v0 (ppo): return 5.0" in res.stdout, res.stderr
+    assert "ppo on my_envs:Drift-v0, 1 episode of the mean action\n  return 5.0 +- 0.0" in res.stdout, res.stderr
     res = subprocess.run(cli + ["--env", "no_such_module:Drift-v0"], cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
     assert "No module named 'no_such_module'" in res.stderr
 
 
-FILM = """
-import importlib.util, sys
-import numpy as np
-spec = importlib.util.spec_from_file_location("script", sys.argv[1])
-script = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(script)
-env = script.watch_env("Walker2d-v5", {}, "rgb_array")
-env.reset(seed=0)
-qpos, qvel = env.unwrapped.data.qpos.copy(), env.unwrapped.data.qvel.copy()
-qpos[0] += 8  # the walker 8 m down the track
-env.unwrapped.set_state(qpos, qvel)
-before = env.render().astype(int)
-qpos[2] += 1  # lean its torso
-env.unwrapped.set_state(qpos, qvel)
-print(np.abs(env.render() - before).mean())
-"""
+def test_example_reward_module(tmp_path, monkeypatch):
+    """examples/backward_walker.py registers Walker2d-v5 with a reward of its own: that reward, not
+    the env's, is what the episode returns of training sum, and tools/watch.py plays the same env."""
+    monkeypatch.chdir(ROOT)  # --env module:id imports the module from the working directory
+    backward = pytest.importorskip("examples.backward_walker")
+    paid, real = [], backward.Backward.step
 
+    def step(self, action):
+        obs, rew, term, trunc, info = real(self, action)
+        paid.append((rew, term or trunc, info["x_velocity"]))
+        return obs, rew, term, trunc, info
 
-def test_filming_follows_the_body(tmp_path):
-    """The picture of a walker 8 m from where it started changes when its torso leans: the
-    camera followed it (gymnasium's default camera stays at the start: the picture is floor)."""
-    (tmp_path / "film.py").write_text(FILM)
-    res = subprocess.run(
-        [sys.executable, str(tmp_path / "film.py"), str(ROOT / "ppo.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, MUJOCO_GL="egl"),
-    )
-    assert res.returncode == 0, res.stderr
-    assert float(res.stdout.split()[-1]) > 5, res.stdout  # mean pixel change, 0-255 (about 36 seen)
+    monkeypatch.setattr(backward.Backward, "step", step)
+    env = ["--env", "examples.backward_walker:BackwardWalker-v5", "--num-envs", "1"]
+    rows = run_main("ppo", env + ["--total-steps", "600", "--num-steps", "300", "--num-minibatches", "4"], tmp_path)
+    ended, ret = [], 0.0
+    for rew, done, _ in paid[1:]:  # the first step is the env check's
+        ret += rew
+        if done:
+            ended.append(ret)
+            ret = 0.0
+    assert len(ended) >= 2 and any(v != 0 for _, _, v in paid)
+    logged = sum(float(r["return_mean"]) * int(r["episodes"]) for r in rows if r["return_mean"])
+    episodes = sum(int(r["episodes"]) for r in rows)  # each row's mean is rounded to 0.01
+    assert episodes == len(ended) and logged == pytest.approx(sum(ended), abs=0.005 * episodes)
+    paid.clear()
+    out = watch([tmp_path, "--episodes", "1"])
+    assert "ppo on examples.backward_walker:BackwardWalker-v5, 1 episode" in out and paid
+    watched = float(out.splitlines()[1].split()[1].replace(",", ""))
+    assert watched == pytest.approx(sum(rew for rew, _, _ in paid[1:]), abs=0.1)  # after the tool's env check

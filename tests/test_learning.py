@@ -4,7 +4,7 @@
 
 import numpy as np
 import pytest
-from conftest import CRITIC_FREE, SCRIPTS, run_cli, run_main
+from conftest import CRITIC_FREE, SCRIPTS, run_main, watch
 
 pytestmark = pytest.mark.slow
 BUDGET = {"simple_pg": 150_000, "rtg_pg": 120_000, "vpg": 60_000, "a2c": 60_000, "trpo": 60_000, "ppo": 60_000}
@@ -39,9 +39,8 @@ def test_learns_cartpole(name, tmp_path):
     assert hit is not None, f"{name}: best mean of 10 episodes {best:.1f} < {threshold} in {BUDGET[name]} steps"
     # The saved model, with its frozen normalization, plays like the end of training.
     last = rolling(rows)[-1][1]
-    res = run_cli(name, ["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "5"])
-    assert res.returncode == 0, res.stderr
-    evaluated = float(res.stdout.split("return ")[1].split()[0])
+    out = watch([tmp_path, "--episodes", "5"])
+    evaluated = float(out.splitlines()[1].split()[1].replace(",", ""))
     assert evaluated >= 0.8 * last, (evaluated, last)
 
 

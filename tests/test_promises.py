@@ -1,7 +1,7 @@
 """Promises a plausible slip would break without a sound: each test here was seen to fail with
 the code broken on purpose (tests/README.md lists the breaks). Saving on interrupt and without
 a half-written model.pt, refusing zero and a stopped run's directory, seeding the envs,
---eval on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
+watching on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
 episode returns, whole episodes without a critic, and the value loss and value targets."""
 
 import os
@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import CRITIC_FREE, ROOT, SCRIPTS, FarObsEnv, RandomLengthEnv, load, run_main, small
+from conftest import CRITIC_FREE, ROOT, SCRIPTS, FarObsEnv, RandomLengthEnv, load, run_main, small, watch
 
 # One or two updates of a few steps: enough to pass every line of the training loop.
 TINY = {"simple_pg": ["--batch-steps", "16"], "rtg_pg": ["--batch-steps", "16"], "a2c": ["--num-steps", "4"]}
@@ -166,7 +166,7 @@ def test_a_stopped_run_is_never_overwritten(name, tmp_path, capsys):
     nan = ["--batch-steps", "500"] if name in CRITIC_FREE else ["--num-steps", "128"]
     with pytest.raises(SystemExit) as stop:
         run_main(name, ["--env", "TestNan-v0", "--total-steps", "3000", "--hidden", "8"] + nan, tmp_path)
-    assert stop.value.code == 1
+    assert "non-finite loss" in str(stop.value.code)  # sys.exit(message): exit code 1
     before = (tmp_path / "progress.csv").read_text()
     assert len(before.splitlines()) == 2  # header and the update that stopped
     refused(name, ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name), capsys, "already holds a run")
@@ -192,21 +192,20 @@ def test_seed_seeds_the_envs(name, tmp_path, monkeypatch):
 
 # ------------------------------ evaluation ------------------------------
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_eval_episodes_differ(name, tmp_path, monkeypatch, capsys):
-    """--eval plays --eval-episodes different episodes, not one episode again and again."""
+def test_watched_episodes_differ(name, tmp_path, monkeypatch):
+    """tools/watch.py plays --episodes different episodes, not one episode again and again."""
     run_main(name, ["--env", "TestFarObs-v0", "--total-steps", "16"] + tiny(name), tmp_path)
     monkeypatch.setattr(FarObsEnv, "episodes", [])
-    load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "3"])
-    assert "eval TestFarObs-v0" in capsys.readouterr().out
+    assert "TestFarObs-v0, 3 episodes" in watch([tmp_path, "--episodes", "3"])
     firsts = [tuple(ep[0]) for ep in FarObsEnv.episodes[-3:]]  # before them, the env check's own step
     assert len(firsts) == 3 and len(set(firsts)) == 3, firsts
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_eval_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monkeypatch):
-    """Observation statistics are part of the model: --eval feeds the actor exactly
+def test_watch_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monkeypatch):
+    """Observation statistics are part of the model: tools/watch.py feeds the actor exactly
     (obs - mean) / std with model.pt's mean and variance, frozen. The env's observations sit
-    near 100, so defaults (mean 0, var 1) or statistics that move during --eval show."""
+    near 100, so defaults (mean 0, var 1) or statistics that move while watching show."""
     run_main(name, ["--env", "TestFarObs-v0", "--total-steps", "16"] + tiny(name), tmp_path)
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
     mean, var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
@@ -220,7 +219,7 @@ def test_eval_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monkey
 
     handle = torch.nn.modules.module.register_module_forward_pre_hook(hook)
     try:
-        load(name).main(["--eval", str(tmp_path / "model.pt"), "--eval-episodes", "2"])
+        watch([tmp_path, "--episodes", "2"])
     finally:
         handle.remove()
     episodes = FarObsEnv.episodes[-2:]  # before them, the env check's own step

@@ -1,10 +1,10 @@
-"""The tools in benchmarks/ on tiny real runs: plot.py's curves of run directories, behaviour.py's numbers of a
-saved policy, gif.py's animation, and their one-line errors."""
+"""tools/plot.py's curves of run directories on tiny real runs, and its one-line error; benchmarks/generalize.py's
+table marks. (tools/watch.py has test_watch.py.)"""
 
 import sys
 
 import pytest
-from conftest import ROOT, run_cli, run_main, small
+from conftest import ROOT, run_main, small
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 TINY = ["--total-steps", "600"] + small("ppo")
@@ -37,42 +37,6 @@ def test_plot_one_line_per_run(runs, tmp_path, capsys):
         plot.main([runs[0], str(tmp_path)])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err == f"plot.py: error: {tmp_path} is not a run directory: no progress.csv\n"
-
-
-def test_behaviour_of_a_walker(tmp_path, capsys):
-    pytest.importorskip("mujoco")
-    run_main("ppo", ["--env", "Walker2d-v4", "--total-steps", "300"] + small("ppo"), tmp_path)
-    out = run_cli("benchmarks/behaviour", [str(tmp_path / "model.pt"), "--episodes", "2"])
-    assert out.returncode == 0, out.stderr
-    numbers = out.stdout.splitlines()[1]
-    assert out.stdout.startswith(f"{tmp_path / 'model.pt'}: ppo on Walker2d-v4, 2 episodes") and "n/a" not in numbers
-    for quantity in ("return", "length", "forward velocity", "torso height", "torso angle", "turned > 2 rad in"):
-        assert quantity in numbers
-    import behaviour
-
-    with pytest.raises(SystemExit) as stop:
-        behaviour.main([str(tmp_path / "missing.pt")])
-    err = capsys.readouterr().err
-    assert stop.value.code == 2 and err.startswith("behaviour.py: error: cannot load") and err.count("\n") == 1
-
-
-def test_behaviour_without_a_torso(runs, capsys):
-    import behaviour
-
-    behaviour.main([f"{runs[0]}/model.pt", "--episodes", "1"])
-    out = capsys.readouterr().out
-    assert "forward velocity n/a, torso height n/a, torso angle n/a, turned > 2 rad in n/a" in out
-
-
-def test_gif(runs, tmp_path):
-    pytest.importorskip("PIL")
-    pytest.importorskip("pygame")  # draws CartPole's frames
-    import gif
-    from PIL import Image
-
-    gif.main([f"{runs[0]}/model.pt", "--out", str(tmp_path / "cart.gif"), "--steps", "12", "--every", "4"])
-    image = Image.open(tmp_path / "cart.gif")
-    assert image.n_frames == 4 and max(image.size) <= 240 and image.size[1] <= 180
 
 
 def test_generalize_table_marks():

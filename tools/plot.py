@@ -5,7 +5,7 @@ labelled env, algo, env_kwargs (and any flag that differs between runs of that a
 line per config (runs that differ only in their seed): the mean over seeds, shaded from min to max.
 Without: one PNG per env from benchmarks/runs/ALGO/ENV/SEED/, one line per algorithm averaged over seeds.
 Needs matplotlib (plotting only): pip install matplotlib
-Run: python benchmarks/plot.py runs/Walker2d-v4__ppo__1__* runs/Walker2d-v4__ppo__2__* --out walker.png
+Run: python tools/plot.py runs/Walker2d-v4__ppo__1__* runs/Walker2d-v4__ppo__2__* --out walker.png
 """
 
 import argparse
@@ -18,7 +18,7 @@ from collections import defaultdict, deque
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")  # the grid
 NOT_CONFIG = ("seed", "logdir")  # flags that do not change what a run learns, only which one it is
 
 
