@@ -232,8 +232,8 @@ def main(argv=None):
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, quirk and all
-                ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
+                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
                 rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
                 ret_acc[done] = 0.0  # every episode starts a new sum
                 act_buf.append(act)
@@ -257,6 +257,7 @@ def main(argv=None):
             stats = update_actor_critic(
                 actor, critic, opt, b_obs, b_act, b_adv, b_ret, args.vf_coef, args.ent_coef, args.max_grad_norm
             )
+            stats["explained_var"] = 1 - ((b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)).item()
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is kept
         pass

@@ -179,7 +179,7 @@ def update_policy(actor, opt, b_obs, b_act, b_weights, b_logp_old, args):
     """PPO-Clip: minibatch steps on -min(ratio A, clip(ratio, 1-eps, 1+eps) A), ratio =
     pi(a|s)/pi_old(a|s). Once the ratio leaves [1-eps, 1+eps] in the direction that A favours,
     the min picks the clipped, constant term: no gradient pushes the policy further away."""
-    clip_fracs = []  # per minibatch step: the share of samples whose ratio is outside 1 +- clip_ratio
+    steps = []  # per minibatch step: loss_pi, entropy, the share of samples whose ratio is outside 1 +- clip_ratio
     for epoch in range(args.update_epochs):
         for idx in torch.randperm(len(b_obs)).chunk(args.num_minibatches):
             dist = actor.dist(b_obs[idx])
@@ -187,7 +187,8 @@ def update_policy(actor, opt, b_obs, b_act, b_weights, b_logp_old, args):
             ratio = torch.exp(logp - b_logp_old[idx])
             clipped = torch.clamp(ratio, 1 - args.clip_ratio, 1 + args.clip_ratio)
             loss_pi = -torch.min(ratio * adv, clipped * adv).mean()
-            clip_fracs.append(((ratio - 1).abs() > args.clip_ratio).float().mean())
+            clip_frac = ((ratio - 1).abs() > args.clip_ratio).float().mean()
+            steps.append(torch.stack([loss_pi, dist.entropy().mean(), clip_frac]).detach())
             opt.zero_grad()
             loss_pi.backward()
             nn.utils.clip_grad_norm_(actor.parameters(), args.max_grad_norm)
@@ -197,8 +198,8 @@ def update_policy(actor, opt, b_obs, b_act, b_weights, b_logp_old, args):
             kl = (log_r.exp() - 1 - log_r).mean().item()
         if args.target_kl is not None and kl > args.target_kl:
             break
-    clip_frac, ent = torch.stack(clip_fracs).mean().item(), dist.entropy().mean().item()
-    return {"loss_pi": loss_pi.item(), "ent": ent, "kl": kl, "clip_frac": clip_frac, "epochs": epoch + 1}
+    loss_pi, ent, clip_frac = torch.stack(steps).mean(0).tolist()  # means over the update's minibatch steps
+    return {"loss_pi": loss_pi, "ent": ent, "kl": kl, "clip_frac": clip_frac, "epochs": epoch + 1}
 
 
 def update_value(critic, vf_opt, b_obs, b_ret, iters, num_minibatches):
@@ -261,8 +262,8 @@ def main(argv=None):
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, quirk and all
-                ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
+                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
                 rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
                 ret_acc[done] = 0.0  # every episode starts a new sum
                 act_buf.append(act)

@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs (default: 1)")
     p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all (default: 1000000)")
     p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process (default: 4)")
-    p.add_argument("--gamma", type=discount, default=0.995, help="discount factor (default: 0.995)")
+    p.add_argument("--gamma", type=discount, default=1.0, help="discount factor; 1: undiscounted (default: 1.0)")
     p.add_argument("--lr", type=positive, default=3e-3, help="policy learning rate, Adam (default: 0.003)")
     p.add_argument("--hidden", type=positive_int, default=64, help="units in each of two hidden layers (default: 64)")
     p.add_argument("--log-std-init", type=number, default=-0.5, help="initial log-std of the Gaussian (default: -0.5)")
@@ -210,8 +210,8 @@ def main(argv=None):
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, quirk and all
-                ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
+                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
                 rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
                 ret_acc[done] = 0.0  # every episode starts a new sum
                 act_buf.append(act)

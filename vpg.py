@@ -1,8 +1,9 @@
 """Vanilla policy gradient (VPG): reward-to-go minus a learned baseline V, smoothed by GAE.
 
-Parent: rtg_pg.py. Changes: a critic V fitted to lambda-returns, Phi_t = GAE advantage, and
-fixed-length rollouts that may cut episodes anywhere (V bootstraps the rest). One policy step per
-batch of 512 steps, not rtg_pg's 5,000, so each step is smaller: --lr 1e-3, not 3e-3.
+Parent: rtg_pg.py. Changes: a critic V fitted to lambda-returns, Phi_t = GAE advantage normalized
+per batch (mean 0, std 1), fixed-length rollouts that may cut episodes anywhere (V bootstraps the
+rest), and --gamma 0.995: like lam, discounting trades a little bias for less variance (GAE paper).
+One policy step per batch of 512 steps, not rtg_pg's 5,000: --lr 1e-3, not 3e-3.
 Theory: Spinning Up, "Baselines in Policy Gradients", "Other Forms of the Policy Gradient",
 the VPG page; GAE paper (Schulman et al. 2016).
 Run: python vpg.py --env Walker2d-v5
@@ -242,8 +243,8 @@ def main(argv=None):
                 ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, quirk and all
-                ret_norm.update(ret_acc)  # reward scaling: divide by the std of the discounted return
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
+                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
                 rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
                 ret_acc[done] = 0.0  # every episode starts a new sum
                 act_buf.append(act)
@@ -264,6 +265,7 @@ def main(argv=None):
             b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch
             stats = update_policy(actor, opt, b_obs, b_act, b_adv)
             stats.update(update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches))
+            stats["explained_var"] = 1 - ((b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)).item()
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: the run is kept
         pass
