@@ -179,3 +179,12 @@ def test_missing_optional_package(flag, package, pip, tmp_path, monkeypatch, cap
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == package else find_spec(n, *a))
     refused([tmp_path, flag], capsys, f"{flag} needs the optional package {pip}: pip install {pip}")
+
+
+def test_a_shipped_model_plays():
+    """models/ holds trained policies: the forward walker, watched for one episode, walks forward
+    for the whole episode (about 4,960 and 4 m/s, seen)."""
+    out = watch([ROOT / "models" / "walker-forward", "--episodes", "1"]).splitlines()
+    ret, length = out[1].split()[1], out[1].split()[5]
+    assert float(ret.replace(",", "")) > 4000 and length == "1,000", out
+    assert float(out[2].split()[2]) > 3, out  # forward velocity, m/s
