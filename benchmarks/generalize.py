@@ -2,7 +2,7 @@
 
 Each (file, task, seed) runs into benchmarks/runs-gen/LABEL/ALGO/ENV/SEED; resumable like run.py (a finished
 run is skipped, an unfinished one starts afresh). Each finished run appends a row to generalize.csv:
-label, algo, env, seed, steps, end, best, random, commit. From progress.csv, as plot.py's curve() reads it
+label, algo, env, seed, steps, end, best, random, commit. From progress.csv, as tools/plot.py's curve() reads it
 (the episodes of one update all count at that update's mean): end = mean raw return of the last 100 episodes
 at the end; best = the highest value of that rolling mean after any update once 100 episodes have finished
 (in a run with fewer, once all have). random = mean return of uniformly random actions (action_space.sample())

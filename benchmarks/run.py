@@ -106,8 +106,8 @@ def main():
     p.add_argument(
         "--print-commands",
         action="store_true",
-        help="print the command of each pending run, one a line, and run nothing; "
-        "removes the directories of unfinished runs, as a run would",
+        help="print the command of each pending run, one a line, and run nothing; an unfinished "
+        "run's line begins with rm -rf of its directory (printing deletes nothing)",
     )
     args, extra = p.parse_known_args()
     rev, done = commit(), recorded()

@@ -12,7 +12,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGOS = ["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"]
 # Goals: mean over seeds at 1M steps, default flags.
-GOALS = {  # issue 19's figures
+GOALS = {  # set 2026-11-25; TUNING.md gives the earlier ones
     ("ppo", "Walker2d-v4"): 3700,
     ("ppo", "Hopper-v4"): 3100,
     ("ppo", "HalfCheetah-v4"): 5100,
@@ -41,7 +41,7 @@ def main():
     for r in read("results.csv"):
         cells[(r["algo"], r["env"])].append(float(r["return"]))
         envs += [r["env"]] if r["env"] not in envs else []
-    mujoco = ["Walker2d-v4", "Hopper-v4", "HalfCheetah-v4"]  # the issues' column order, then the rest
+    mujoco = ["Walker2d-v4", "Hopper-v4", "HalfCheetah-v4"]  # the goals' envs first, then the rest
     envs = [e for e in mujoco if e in envs] + [e for e in envs if e not in mujoco]
     print("| algo | " + " | ".join(envs) + " |")
     print("|---|" + "---|" * len(envs))
@@ -52,7 +52,7 @@ def main():
             verdict = ""
             if v and (algo, env) in GOALS:
                 goal = GOALS[(algo, env)]
-                if len(v) >= 3:  # the issues ask for at least 3 seeds
+                if len(v) >= 3:  # a goal counts over 3 seeds or more
                     verdict = f", goal {goal:,}: {'met' if np.mean(v) >= goal else 'NOT met'}"
                 else:
                     verdict = f", goal {goal:,}: {'above' if np.mean(v) >= goal else 'below'} it so far"

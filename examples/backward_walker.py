@@ -3,7 +3,7 @@
 Importing this module registers the env BackwardWalker-v5, so any script trains on it and tools/watch.py
 plays it, from the repository's top folder:
     python ppo.py --env examples.backward_walker:BackwardWalker-v5
-    python tools/watch.py runs/examples.backward_walker:BackwardWalker-v5__ppo__1__<time>
+    python tools/watch.py runs/examples.backward_walker:BackwardWalker-v5__ppo__1__*   (the run it printed)
 Copy it, change step(), and you have a reward of your own. (This one equals --env-kwargs
 forward_reward_weight=-1; a wrapper can pay for anything the env measures.)
 """

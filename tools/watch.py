@@ -64,14 +64,15 @@ def load(args):
     """model.pt and the script that saved it, loaded as a module (its Actor, RunningNorm, make_env, check_env)."""
     path = os.path.join(args.run, "model.pt") if os.path.isdir(args.run) else args.run
     if not os.path.isfile(path):
-        fail(f"{path}: no such file" if not os.path.isdir(args.run) else f"{args.run} holds no model.pt")
+        there = f"{args.run} holds no model.pt (give one run's directory, or its model.pt)"
+        fail(there if os.path.isdir(args.run) else f"{path}: no such file")
     import torch
 
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         missing = [k for k in KEYS if k not in ckpt]
-    except Exception as e:  # a progress.csv, a checkpoint of something else, half a file
-        fail(f"{path} is not a model.pt of these scripts ({first_line(e)})")
+    except Exception:  # a progress.csv, a checkpoint of something else, half a file
+        fail(f"{path} is not a model.pt of these scripts")
     if missing:
         fail(f"{path} is not a model.pt of these scripts (no {', '.join(missing)})")
     name = f"{ckpt['algo']}.py"
@@ -86,6 +87,7 @@ def load(args):
             getattr(module, attr)
     except Exception as e:  # no such file, a syntax error, not one of the scripts
         fail(f"cannot load the script {script}: {first_line(e)}")
+    module.ALGO = "watch.py"  # its one-line errors (a bad --env-kwargs) then say who speaks
     return path, ckpt, module
 
 
@@ -148,7 +150,7 @@ def main(argv=None):
     obs_norm = script.RunningNorm(env.observation_space.shape)  # frozen: never updated here
     obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()
     torch.manual_seed(args.seed)  # --sample draws the same actions every time
-    height_at, angle_at = TORSO.get(ckpt["env"].split(":")[-1].split("-")[0], (None, None))
+    height_at, angle_at = TORSO.get(type(env.unwrapped).__name__.removesuffix("Env"), (None, None))  # any wrapper
     returns, lengths, velocity, height, angle, frames = [], [], [], [], [], []
     for ep in range(episodes):
         obs, _ = env.reset(seed=args.seed + ep)
@@ -176,6 +178,8 @@ def main(argv=None):
     kwargs = "".join(f" {k}={v}" for k, v in env_kwargs.items())
     how = "sampled actions" if args.sample else "the mean action"
     print(f"{path}: {ckpt['algo']} on {ckpt['env']}{kwargs}, {episodes} episode{'s' * (episodes > 1)} of {how}")
+    if os.path.basename(script.__file__) != f"{ckpt['algo']}.py":
+        print(f"  saved by {ckpt['algo']}.py, played by {script.__file__}")
     changed = [k for k in env_kwargs if saved.get(k, "unset") != env_kwargs[k]]
     if changed:
         trained = ", ".join(f"{k}={saved[k]}" if k in saved else f"{k} unset" for k in changed)
@@ -188,7 +192,7 @@ def main(argv=None):
         turned = [np.cos(a) < np.cos(2.0) for a in angle]  # wherever the angle has wound to
         print(
             f"  forward velocity {mean(velocity, '{:+.2f} m/s')}, torso height {mean(height, '{:.2f} m')}, "
-            f"torso angle {mean(angle, '{:+.2f} rad')}, turned > 2 rad in {mean(turned, '{:.0%} of steps')}"
+            f"torso angle {mean(angle, '{:+.2f} rad')}, on its back (turned > 2 rad) {mean(turned, '{:.0%} of steps')}"
         )
     if args.video:
         print(f"  videos in {out}")
