@@ -2,6 +2,7 @@
 in the same run on the same machine; appends to benchmarks/throughput.csv.
 
 Example: python benchmarks/throughput.py --envs Walker2d-v4 CartPole-v1 --steps 50000
+Peers: --algos ppo sb3-ppo a2c sb3-a2c times Stable-Baselines3 too (benchmarks/peer_sb3.py; needs stable-baselines3).
 """
 
 import argparse
@@ -40,6 +41,7 @@ def main():
     p.add_argument("--algos", nargs="+", default=["simple_pg", "rtg_pg", "vpg", "a2c", "trpo", "ppo"])
     p.add_argument("--steps", type=int, default=50_000, help="--total-steps of each timed run (default: 50000)")
     p.add_argument("--raw-seconds", type=float, default=10.0, help="seconds of each raw-env measurement")
+    p.add_argument("--peer-python", default=sys.executable, help="the python that has stable-baselines3, for sb3-*")
     args = p.parse_args()
     rev = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
@@ -54,17 +56,14 @@ def main():
                 before = raw_sps(env_id, args.raw_seconds / 2)
                 with tempfile.TemporaryDirectory() as tmp:
                     start = time.time()  # whole process: interpreter start, imports, training, saving
+                    run = os.path.join(tmp, "run")
+                    cmd = [sys.executable, os.path.join(ROOT, f"{algo}.py"), "--env", env_id]
+                    cmd += ["--total-steps", str(args.steps), "--logdir", run]
+                    if algo.startswith("sb3-"):  # a peer: Stable-Baselines3 at its defaults (peer_sb3.py)
+                        cmd = [args.peer_python, os.path.join(ROOT, "benchmarks", "peer_sb3.py")]
+                        cmd += [algo[4:], env_id, str(args.steps), run]
                     subprocess.run(
-                        [
-                            sys.executable,
-                            os.path.join(ROOT, f"{algo}.py"),
-                            "--env",
-                            env_id,
-                            "--total-steps",
-                            str(args.steps),
-                            "--logdir",
-                            os.path.join(tmp, "run"),
-                        ],
+                        cmd,
                         check=True,
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
