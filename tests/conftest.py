@@ -4,6 +4,7 @@ import contextlib
 import csv
 import importlib
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,19 @@ SMALL = {
 
 def small(name):
     return SMALL.get(name, ["--num-steps", "64", "--num-minibatches", "4"])
+
+
+# One or two updates of a few steps: enough to pass every line of the training loop.
+TINY = {"simple_pg": ["--batch-steps", "16"], "rtg_pg": ["--batch-steps", "16"], "a2c": ["--num-steps", "4"]}
+
+
+def tiny(name):
+    return TINY.get(name, ["--num-steps", "4", "--num-minibatches", "2"]) + ["--hidden", "8"]
+
+
+def flags(name):
+    """The flags of script `name`, from its add_argument calls, without the leading --."""
+    return re.findall(r'add_argument\(\s*"--([a-z-]+)"', (ROOT / f"{name}.py").read_text())
 
 
 def load(name):

@@ -1,100 +1,283 @@
-"""Does each test still bite? Applies each break below alone to a scratch copy of the repo (to every
-file that has the text), runs the fast tests named on the command line there, and says whether
-any failed. The breaks are the ones of tests/README.md; a break whose text the code no longer
-has says EDIT NOT APPLIED: update its text. Takes a few minutes.
-Run: python tests/mutants.py tests/test_promises.py tests/test_env.py tests/test_rollout.py
+"""Does each test still bite? Applies each break below alone to a scratch copy of the repo, runs the
+semantic fast tests there (every tests/test_*.py but test_numbers.py, test_diff.py and test_style.py,
+which fail on any change at all, with -m "not slow"), and reports the tests that failed, with the
+parameters they failed for: a break is CAUGHT when one of them fails, and not in an unbroken copy,
+which runs first as a control. A break is one or more edits (target, text, replacement); a target
+is "*" (each of the six scripts that has the text) or a path in the repo ("a2c.py", "tools/watch.py").
+An edit whose text the target no longer has says EDIT NOT APPLIED: update its text. The breaks are
+the ones of tests/README.md's table. Takes about three minutes a break on 2 cores.
+Run: python tests/mutants.py [--break NAME ...] [TEST_FILE ...]
 """
 
+import argparse
+import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = ["simple_pg.py", "rtg_pg.py", "vpg.py", "a2c.py", "trpo.py", "ppo.py"]
+NOT_SEMANTIC = ("test_numbers.py", "test_diff.py", "test_style.py")  # they fail on any change at all
+RETURN_SUMS = """                ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
+                ended_rets.extend(ep_ret[done])
+                ep_ret[done] = 0.0
+                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
+                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
+                rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
+"""
 BREAKS = {
-    "1-no-save-on-interrupt": (
-        "*",
-        """        print(f"{ALGO}: interrupted at step {step}; run saved in {self.dir}")
-        save_model(os.path.join(self.dir, "model.pt"), self.args, actor, obs_norm)""",
-        """        print(f"{ALGO}: interrupted at step {step}; run saved in {self.dir}")""",
-    ),
-    "2-save-in-place": (
-        "*",
-        """    torch.save(model, path + ".tmp")
-    os.replace(path + ".tmp", path)""",
-        """    torch.save(model, path)""",
-    ),
-    "3-zero-accepted": ("*", "    if number(text, int) <= 0:", "    if number(text, int) < 0:"),
-    "4-run-check-summary": (
-        "*",
-        'if os.path.exists(os.path.join(self.dir, "config.json")):',
-        'if os.path.exists(os.path.join(self.dir, "summary.json")):',
-    ),
-    "5-const-env-seed": ("*", "obs, _ = envs.reset(seed=args.seed)", "obs, _ = envs.reset(seed=1)"),
-    "6-eval-same-seed": ("*", "obs, _ = env.reset(seed=args.seed + ep)", "obs, _ = env.reset(seed=args.seed)"),
-    "7-a2c-no-clip": (
-        "a2c.py",
-        "    nn.utils.clip_grad_norm_(list(actor.parameters()) + list(critic.parameters()), max_grad_norm)\n",
-        "",
-    ),
-    "8-ppo-anneal-up": (
-        "ppo.py",
-        "remaining = 1 - (global_step - T * N) / args.total_steps",
-        "remaining = global_step / args.total_steps",
-    ),
-    "9-no-return-reset": ("*", "                ep_ret[done] = 0.0\n", ""),
-    "10-mask-all": ("*", "mask = torch.stack(keep_buf)", "mask = torch.ones_like(torch.stack(keep_buf))"),
-    "11-eval-updates-stats": (
-        "*",
-        "            obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])\n",
-        "            obs, rew, term, trunc, _ = env.step(actor.to_env(act)[0])\n"
-        "            obs_norm.update(obs[None])\n",
-    ),
-    "18-eval-ignores-stats": (
-        "*",
-        '    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()\n',
-        "",
-    ),
-    "a-a2c-no-value-loss": (
-        "a2c.py",
-        "(loss_pi + vf_coef * loss_v - ent_coef * ent).backward()",
-        "(loss_pi - ent_coef * ent).backward()",
-    ),
-    "b-ppo-ret-from-norm-adv": (
-        "ppo.py",
-        "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n",
-        "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n"
-        "            b_ret = b_adv + v.flatten()\n",
-    ),
-    "c-no-track-camera": (
-        "*",
-        """not {"camera_id", "camera_name"} & set(env_kwargs):""",
-        """not {"camera_id", "camera_name"} & set(env_kwargs) and False:""",
-    ),
-    "d-env-kwargs-not-saved": ("*", """        "env_kwargs": args.env_kwargs,\n""", ""),
+    # ------------------------------- saving -------------------------------
+    "no-save-on-interrupt": [("*", "        self.save(actor, obs_norm)\n        if self.tb:", "        if self.tb:")],
+    "save-in-place": [
+        (
+            "*",
+            """        torch.save(dict(model, actor=actor.state_dict()), os.path.join(self.dir, "model.tmp"))
+        os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))  # never half-written""",
+            """        torch.save(dict(model, actor=actor.state_dict()), os.path.join(self.dir, "model.pt"))""",
+        )
+    ],
+    "env-kwargs-not-saved": [("*", "env=self.args.env, env_kwargs=self.args.env_kwargs, ", "env=self.args.env, ")],
+    # ----------------------------- bad input -----------------------------
+    "zero-accepted": [
+        ("*", 'checked(int, lambda x: x > 0, "> 0")', 'checked(int, lambda x: x >= 0, "> 0")'),
+        ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
+    ],
+    "run-check-summary": [
+        (
+            "*",
+            'if os.path.exists(os.path.join(self.dir, "config.json")):',
+            'if os.path.exists(os.path.join(self.dir, "summary.json")):',
+        )
+    ],
+    # ------------------------------- seeding -------------------------------
+    "const-env-seed": [("*", "obs, _ = envs.reset(seed=args.seed)", "obs, _ = envs.reset(seed=1)")],
+    # ------------------------------- watching -------------------------------
+    "watch-same-seed": [
+        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + ep)", "obs, _ = env.reset(seed=args.seed)")
+    ],
+    "watch-updates-stats": [
+        (
+            "tools/watch.py",
+            "            obs, rew, term, trunc, info = env.step(actor.to_env(act)[0])\n",
+            "            obs, rew, term, trunc, info = env.step(actor.to_env(act)[0])\n"
+            "            obs_norm.update(obs[None])\n",
+        )
+    ],
+    "watch-ignores-stats": [
+        ("tools/watch.py", '    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()\n', "")
+    ],
+    "watch-no-track-camera": [
+        (
+            "tools/watch.py",
+            """not {"camera_id", "camera_name"} & set(env_kwargs):""",
+            """not {"camera_id", "camera_name"} & set(env_kwargs) and False:""",
+        )
+    ],
+    # ------------------------------- rollouts -------------------------------
+    "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
+    "return-from-scaled-rewards": [
+        (
+            "*",
+            RETURN_SUMS,
+            "".join(RETURN_SUMS.splitlines(keepends=True)[i] for i in (3, 4, 5, 0, 1, 2)),  # summed after the scaling
+        )
+    ],
+    "reward-scale-by-var": [
+        (
+            "*",
+            "rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)",
+            "rew = np.clip(rew / (ret_norm.var + 1e-8), -10, 10)",
+        )
+    ],
+    "loss-on-clipped-action": [
+        (
+            "*",
+            "                act_buf.append(act)\n",
+            "                act_buf.append(torch.as_tensor(actor.to_env(act), device=device))\n",
+        )
+    ],
+    "mask-all": [("*", "mask = torch.stack(keep_buf)", "mask = torch.ones_like(torch.stack(keep_buf))")],
+    "batch-cut-at-edge": [("*", "                    keep &= ~done\n", "                    keep[:] = False\n")],
+    # ------------------------------ weights Phi_t ------------------------------
+    "rtg-past-episode-end": [("*", "acc = rew[t] + gamma * (1 - done[t]) * acc", "acc = rew[t] + gamma * acc")],
+    "adv-not-centred": [
+        ("*", "b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)", "b_adv = b_adv / (b_adv.std() + 1e-8)")
+    ],
+    # ------------------------------- updates -------------------------------
+    "a2c-no-clip": [
+        (
+            "a2c.py",
+            "    nn.utils.clip_grad_norm_(list(actor.parameters()) + list(critic.parameters()), max_grad_norm)\n",
+            "",
+        )
+    ],
+    "ppo-no-clip": [("ppo.py", "            nn.utils.clip_grad_norm_(actor.parameters(), args.max_grad_norm)\n", "")],
+    "ppo-anneal-up": [
+        (
+            "ppo.py",
+            "remaining = 1 - (global_step - T * N) / args.total_steps",
+            "remaining = global_step / args.total_steps",
+        )
+    ],
+    "anneal-zero-an-update-early": [
+        (
+            "*",
+            "remaining = 1 - (global_step - T * N) / args.total_steps",
+            "remaining = 1 - global_step / args.total_steps",
+        )
+    ],
+    "trpo-delta-not-annealed": [("trpo.py", "remaining * args.delta, args)", "args.delta, args)")],
+    "value-no-reshuffle": [
+        (
+            "*",
+            """    for _ in range(iters):
+        for idx in torch.randperm(len(b_obs)).chunk(num_minibatches):""",
+            """    perm = torch.randperm(len(b_obs))
+    for _ in range(iters):
+        for idx in perm.chunk(num_minibatches):""",
+        )
+    ],
+    "ppo-no-reshuffle": [
+        (
+            "ppo.py",
+            """    for epoch in range(args.update_epochs):
+        for idx in torch.randperm(len(b_obs)).chunk(args.num_minibatches):""",
+            """    perm = torch.randperm(len(b_obs))
+    for epoch in range(args.update_epochs):
+        for idx in perm.chunk(args.num_minibatches):""",
+        )
+    ],
+    "a2c-no-value-loss": [
+        ("a2c.py", "(loss_pi + vf_coef * loss_v - ent_coef * ent).backward()", "(loss_pi - ent_coef * ent).backward()")
+    ],
+    "a2c-entropy-sign": [
+        (
+            "a2c.py",
+            "(loss_pi + vf_coef * loss_v - ent_coef * ent).backward()",
+            "(loss_pi + vf_coef * loss_v + ent_coef * ent).backward()",
+        )
+    ],
+    "ppo-ret-from-norm-adv": [
+        (
+            "ppo.py",
+            "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n",
+            "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n"
+            "            b_ret = b_adv + v.flatten()\n",
+        )
+    ],
+    "vpg-vf-iters-ignored": [
+        (
+            "vpg.py",
+            "update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches)",
+            "update_value(critic, vf_opt, b_obs, b_ret, 1, args.num_minibatches)",
+        )
+    ],
+    "trpo-damping-ignored": [("trpo.py", "+ args.damping * v", "+ 0.1 * v")],
+    "explained-var-plus": [
+        (
+            "*",
+            'stats["explained_var"] = 1 - ((b_ret - v.flatten())',
+            'stats["explained_var"] = 1 - ((b_ret + v.flatten())',
+        )
+    ],
 }
-tests = sys.argv[1:] or ["tests/test_promises.py"]
-for name, (target, a, b) in BREAKS.items():
-    d = os.path.join(os.environ.get("TMPDIR", "/tmp"), "mutants", name)
+
+
+def copy_repo(d):
+    """What the tests need: the scripts, tests/, tools/, examples/, models/ (test_watch plays one), the config
+    files and benchmarks/*.py (test_tools imports generalize.py); not .venv, .git, runs or the benchmarks' runs."""
     shutil.rmtree(d, ignore_errors=True)
-    shutil.copytree(SRC, d, ignore=shutil.ignore_patterns(".venv", ".git", "benchmarks"))
-    files = [f for f in os.listdir(d) if f.endswith(".py")] if target == "*" else [target]
-    n = 0
-    for f in files:
-        p = os.path.join(d, f)
-        s = open(p).read()
-        n += s.count(a)
-        open(p, "w").write(s.replace(a, b))
-    if n == 0:
-        print(f"{name}: EDIT NOT APPLIED")
-        continue
-    res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", "-n", "2", *tests],
-        cwd=d,
-        capture_output=True,
-        text=True,
+    skip = shutil.ignore_patterns(".venv", ".git", "benchmarks", "runs", "__pycache__", ".*_cache", "*.tmp")
+    shutil.copytree(SRC, d, ignore=skip)
+    os.makedirs(os.path.join(d, "benchmarks"))
+    for f in glob.glob(os.path.join(SRC, "benchmarks", "*.py")):
+        shutil.copy(f, os.path.join(d, "benchmarks"))
+
+
+def apply(d, edits):
+    """Apply the edits in d; returns (edits made, the texts not found)."""
+    made, missing = 0, []
+    for target, old, new in edits:
+        files = SCRIPTS if target == "*" else [target]
+        n = 0
+        for f in files:
+            p = os.path.join(d, f)
+            s = open(p).read()
+            n += s.count(old)
+            open(p, "w").write(s.replace(old, new))
+        made += n
+        if n == 0:
+            missing.append(f"{target}: {old.strip().splitlines()[0][:70]}")
+    return made, missing
+
+
+def failures(d, tests):
+    """{test: [params]} of the tests that failed or errored in d (params empty if not parametrized)."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider", "-n", "2", *tests]
+    res = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=3600)
+    out = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"(FAILED|ERROR) (\S+?)(\[(.*)\])?( - |$)", line)
+        if m:
+            out.setdefault(m.group(2).replace("tests/", ""), []).append(m.group(4) or "")
+    if res.returncode not in (0, 1) and not out:  # collection failed, or pytest itself did
+        out["pytest exit code %d: %s" % (res.returncode, (res.stdout + res.stderr).strip().splitlines()[-1:])] = [""]
+    return out
+
+
+def describe(fails):
+    """test[params], a test's cases; where there are more than three, the scripts they name and their number."""
+    out = []
+    for test, params in sorted(fails.items()):
+        names = [s[:-3] for s in SCRIPTS if any(re.search(rf"(^|-){s[:-3]}(-|$)", p) for p in params)]
+        if len(params) > 3 and names:
+            out.append(f"{test}[{' '.join(names)}: {len(params)} cases]")
+        elif any(params):
+            out.append(f"{test}[{', '.join(sorted(params))}]")
+        else:
+            out.append(test)
+    return ", ".join(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("tests", nargs="*", help="test files (default: the semantic ones)")
+    p.add_argument("--break", dest="only", action="append", choices=sorted(BREAKS), help="only this break")
+    args = p.parse_args()
+    tests = args.tests or sorted(
+        os.path.relpath(f, SRC)
+        for f in glob.glob(os.path.join(SRC, "tests", "test_*.py"))
+        if os.path.basename(f) not in NOT_SEMANTIC
     )
-    failed = [l.split(" - ")[0].replace("FAILED ", "") for l in res.stdout.splitlines() if l.startswith("FAILED")]
-    caught = ", ".join(sorted(set(f.split("[")[0] for f in failed)))
-    print(f"{name} ({n} edits): {'CAUGHT by ' + caught if failed else 'NOT CAUGHT'}", flush=True)
+    root = os.path.join(os.environ.get("TMPDIR", "/tmp"), "mutants")
+    print(f"tests: {' '.join(tests)}", flush=True)
+    d = os.path.join(root, "control")
+    copy_repo(d)
+    start = time.time()
+    control = failures(d, tests)
     shutil.rmtree(d, ignore_errors=True)
+    print(f"control, unbroken ({time.time() - start:.0f} s): {'FAILS ' + describe(control) if control else 'passes'}")
+    missed = 0
+    for name in args.only or BREAKS:
+        d = os.path.join(root, name)
+        copy_repo(d)
+        made, missing = apply(d, BREAKS[name])
+        if missing:
+            print(f"{name}: EDIT NOT APPLIED: {'; '.join(missing)}", flush=True)
+            missed += 1
+            shutil.rmtree(d, ignore_errors=True)
+            continue
+        start = time.time()
+        fails = {t: ps for t, ps in failures(d, tests).items() if t not in control}
+        took = f"{made} edit{'s' * (made > 1)}, {time.time() - start:.0f} s"
+        print(f"{name} ({took}): {'CAUGHT by ' + describe(fails) if fails else 'NOT CAUGHT'}", flush=True)
+        missed += not fails
+        shutil.rmtree(d, ignore_errors=True)
+    sys.exit(1 if missed or control else 0)
+
+
+if __name__ == "__main__":
+    main()

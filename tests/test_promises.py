@@ -2,24 +2,33 @@
 the code broken on purpose (tests/README.md lists the breaks). Saving on interrupt and without
 a half-written model.pt, refusing zero and a stopped run's directory, seeding the envs,
 watching on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
-episode returns, whole episodes without a critic, and the value loss and value targets."""
+episode returns, whole episodes without a critic, the value loss and value targets; the batch
+the update sees (advantages normalized per batch, explained_var, passes over the batch,
+minibatches reshuffled every pass), the reward scaling, the loss on the sampled action, and
+a2c's entropy bonus."""
 
+import inspect
 import os
-import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import CRITIC_FREE, ROOT, SCRIPTS, FarObsEnv, RandomLengthEnv, load, run_main, small, watch
-
-# One or two updates of a few steps: enough to pass every line of the training loop.
-TINY = {"simple_pg": ["--batch-steps", "16"], "rtg_pg": ["--batch-steps", "16"], "a2c": ["--num-steps", "4"]}
-
-
-def tiny(name):
-    return TINY.get(name, ["--num-steps", "4", "--num-minibatches", "2"]) + ["--hidden", "8"]
+from conftest import (
+    CRITIC_FREE,
+    SCRIPTS,
+    WITH_CRITIC,
+    FarObsEnv,
+    RandomLengthEnv,
+    flags,
+    load,
+    run_main,
+    small,
+    tiny,
+    watch,
+)
 
 
 def refused(name, args, capsys, expect):
@@ -134,10 +143,6 @@ POSITIVE = [
     "backtrack-iters",
     "gamma",
 ]
-
-
-def flags(name):
-    return re.findall(r'add_argument\(\s*"--([a-z-]+)"', (ROOT / f"{name}.py").read_text())
 
 
 class Accepted(BaseException):
@@ -362,3 +367,186 @@ def test_whole_episodes_with_random_lengths(name, tmp_path, monkeypatch):
             episodes.setdefault((length, x), []).append(t)
         for (length, x), ts in episodes.items():
             assert sorted(ts) == list(range(int(length))), (length, sorted(ts))
+
+
+# ------------------------- the batch the update sees -------------------------
+UPDATE = {"a2c": "update_actor_critic"}  # the function that takes the policy's batch; the others: update_policy
+
+
+def spy_calls(monkeypatch, mod, fn_name):
+    """Wrap mod.<fn_name> to keep, at every call, its arguments by name and its result (tensors copied)."""
+    calls, real = [], getattr(mod, fn_name)
+    signature = inspect.signature(real)
+
+    def copy(x):
+        return x.detach().clone() if isinstance(x, torch.Tensor) else x
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(({k: copy(v) for k, v in signature.bind(*args, **kwargs).arguments.items()}, copy(out)))
+        return out
+
+    monkeypatch.setattr(mod, fn_name, spy)
+    return calls
+
+
+def two_updates(name):
+    """Two updates of a few steps each (one or two for simple_pg and rtg_pg: episodes are whole)."""
+    return ["--total-steps", "128" if name == "a2c" else "32"] + tiny(name)
+
+
+@pytest.mark.parametrize("name", WITH_CRITIC)
+def test_advantages_are_normalized_per_batch(name, tmp_path, monkeypatch):
+    """Phi_t = the GAE advantage normalized per batch: the policy's update gets exactly
+    (A - mean A) / (std A + 1e-8) of weights_fn's A, centred (mean 0) and scaled (std 1)."""
+    mod = load(name)
+    weights, updates = (
+        spy_calls(monkeypatch, mod, "weights_fn"),
+        spy_calls(monkeypatch, mod, UPDATE.get(name, "update_policy")),
+    )
+    run_main(name, two_updates(name), tmp_path)
+    assert len(weights) == len(updates) == 2
+    for (_, adv), (args, _) in zip(weights, updates):
+        a, got = adv.flatten(), args["b_weights"]
+        torch.testing.assert_close(got, (a - a.mean()) / (a.std() + 1e-8))
+        assert abs(got.mean().item()) < 1e-6 and got.std().item() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", WITH_CRITIC)
+def test_explained_var_is_that_of_the_critic(name, tmp_path, monkeypatch):
+    """progress.csv's explained_var is 1 - Var[ret - V] / Var[ret] of the batch, with ret = A + V the
+    value targets and V the critic's values the advantages were built from (before its fit)."""
+    mod = load(name)
+    weights = spy_calls(monkeypatch, mod, "weights_fn")
+    rows = run_main(name, two_updates(name), tmp_path)
+    assert len(rows) == len(weights) == 2
+    for row, (args, adv) in zip(rows, weights):
+        ret = (adv + args["v"]).flatten()
+        want = 1 - ((ret - args["v"].flatten()).var() / (ret.var() + 1e-8)).item()
+        assert float(row["explained_var"]) == pytest.approx(want, abs=2e-5), (row["explained_var"], want)
+
+
+@pytest.mark.parametrize("name", ["vpg", "trpo", "ppo"])
+def test_passes_over_the_batch(name, tmp_path, monkeypatch):
+    """--vf-iters passes of --num-minibatches critic steps per update; ppo's policy takes
+    --update-epochs passes of --num-minibatches steps (no --target-kl), vpg's one step."""
+    mod = load(name)
+    actors, critics, steps = track(monkeypatch, mod, "Actor"), track(monkeypatch, mod, "Critic"), spy_adam(monkeypatch)
+    args = ["--vf-iters", "3", "--num-minibatches", "2"] + (["--update-epochs", "5"] if name == "ppo" else [])
+    rows = run_main(name, ["--total-steps", "32", "--num-steps", "4", "--hidden", "8"] + args, tmp_path)
+    assert len(rows) == 2
+    assert sum(holds(opt, critics[0][0]) for opt, _, _ in steps) == 2 * 3 * 2
+    assert sum(holds(opt, actors[0][0]) for opt, _, _ in steps) == {"vpg": 2, "trpo": 0, "ppo": 2 * 5 * 2}[name]
+
+
+def rows_seen(calls, b_obs):
+    """The rows of b_obs that each call's batch held, as lists of indices."""
+    return [[int((b_obs == row).all(-1).nonzero()[0, 0]) for row in obs] for obs in calls]
+
+
+def passes(calls, n, k):
+    """Group minibatches (row indices) into passes of k; each pass must hold every row once."""
+    out = [sum(calls[i : i + k], []) for i in range(0, len(calls), k)]
+    assert all(sorted(p) == list(range(n)) for p in out), out
+    return out
+
+
+@pytest.mark.parametrize(
+    "name,fn", [("ppo", "update_policy"), ("vpg", "update_value"), ("trpo", "update_value"), ("ppo", "update_value")]
+)
+def test_minibatches_are_reshuffled_every_pass(name, fn):
+    """Each pass over the batch draws new minibatches: every row once per pass, in an order
+    (and so a split into minibatches) that changes from pass to pass."""
+    mod, n, k = load(name), 64, 4
+    obs = torch.randn(n, 3)
+    seen = []
+    if fn == "update_policy":
+        actor = mod.Actor(3, gym.spaces.Discrete(2), 8)
+        with torch.no_grad():
+            act = actor.sample(obs)
+            logp_old = actor.dist(obs).log_prob(act)
+        real_dist = actor.dist
+        actor.dist = lambda x: seen.append(x.clone()) or real_dist(x)
+        args = SimpleNamespace(update_epochs=3, num_minibatches=k, clip_ratio=0.2, target_kl=None, max_grad_norm=0.5)
+        stats = mod.update_policy(
+            actor, torch.optim.Adam(actor.parameters(), 1e-3), obs, act, torch.randn(n), logp_old, args
+        )
+        assert stats["epochs"] == 3
+    else:
+        critic = mod.Critic(3, 8)
+        real_forward = critic.forward
+        critic.forward = lambda x: seen.append(x.clone()) or real_forward(x)
+        mod.update_value(critic, torch.optim.Adam(critic.parameters(), 1e-3), obs, torch.randn(n), 3, k)
+    minibatches = [s for s in seen if len(s) < n]  # not the full-batch KL of each epoch
+    assert len(minibatches) == 3 * k and all(len(s) == n // k for s in minibatches)
+    orders = passes(rows_seen(minibatches, obs), n, k)
+    assert len({tuple(o) for o in orders}) == 3 and orders[0] != list(range(n)), orders
+
+
+# ------------------------------- rewards -------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.parametrize("env", ["TestTruncOnly-v0", "TestRandomLength-v0"])
+def test_rewards_are_scaled_by_the_std_of_the_discounted_return(name, env, tmp_path, monkeypatch):
+    """Reward scaling as gymnasium's NormalizeReward: each reward divided by the running std of
+    the discounted return sum (its quirk: a termination starts a new sum from the terminal reward;
+    every episode's end clears it), clipped to +-10. Both envs pay 1 a step, so the sums follow
+    from where the episodes end: TestTruncOnly-v0 only truncates (every 20 steps),
+    TestRandomLength-v0 only terminates. Without a critic, each batch begins with fresh episodes."""
+    mod = load(name)
+    weights = spy_calls(monkeypatch, mod, "weights_fn")
+    gamma = 0.9
+    batch = ["--batch-steps", "40"] if name in CRITIC_FREE else ["--num-steps", "30"]
+    run_main(
+        name,
+        ["--env", env, "--gamma", str(gamma), "--num-envs", "4", "--total-steps", "240", "--hidden", "8"] + batch,
+        tmp_path,
+    )
+    assert len(weights) >= 2
+    sums, count, total, squares = np.zeros(4), 1e-4, 0.0, 1e-4  # the statistics start at mean 0, var 1
+    for args, _ in weights:
+        if name in CRITIC_FREE:
+            sums[:] = 0.0
+        want, by_var = np.zeros(args["rew"].shape), np.zeros(args["rew"].shape)
+        for t, done in enumerate(args["done"].numpy()):
+            term = done if env == "TestRandomLength-v0" else np.zeros(4)
+            sums = sums * gamma * (1 - term) + 1.0
+            count, total, squares = count + 4, total + sums.sum(), squares + (sums**2).sum()
+            var = squares / count - (total / count) ** 2
+            want[t], by_var[t] = np.clip(1.0 / np.sqrt(var + 1e-8), -10, 10), np.clip(1.0 / (var + 1e-8), -10, 10)
+            sums[done > 0] = 0.0
+        assert np.abs(want - by_var).mean() > 0.1  # the batch tells the std from the variance
+        np.testing.assert_allclose(args["rew"].numpy(), want, rtol=1e-5)
+
+
+# ------------------------------- actions -------------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_loss_keeps_the_sample(name, tmp_path, monkeypatch):
+    """The env gets the sampled action clipped to its bounds; the loss keeps the sample. With
+    --log-std-init 0.5 most Gaussian samples fall outside TestCount-v0's [-1, 1]: the actions
+    the update gets are the samples the actor drew, out-of-bounds ones included."""
+    mod = load(name)
+    samples, base = [], mod.Actor
+
+    class Sampler(base):
+        def sample(self, obs):
+            act = super().sample(obs)
+            samples.append(act.clone())
+            return act
+
+    monkeypatch.setattr(mod, "Actor", Sampler)
+    updates = spy_calls(monkeypatch, mod, UPDATE.get(name, "update_policy"))
+    run_main(name, ["--env", "TestCount-v0", "--log-std-init", "0.5"] + two_updates(name), tmp_path)
+    drawn = set(torch.cat(samples).flatten().tolist())
+    for args, _ in updates:
+        acts = args["b_act"].flatten()
+        assert acts.abs().max() > 1 and set(acts.tolist()) <= drawn
+
+
+def test_a2c_entropy_bonus_raises_the_entropy(tmp_path):
+    """a2c's joint loss subtracts --ent-coef x entropy: on TestCount-v0, where no action changes
+    the reward, the Gaussian's entropy (progress.csv's ent) rises at every update with
+    --ent-coef 1 and ends above the run without the bonus (the default, 0)."""
+    base = ["--env", "TestCount-v0", "--total-steps", "1280", "--num-steps", "4", "--hidden", "8"]
+    bonus = [float(r["ent"]) for r in run_main("a2c", base + ["--ent-coef", "1"], tmp_path / "bonus")]
+    plain = [float(r["ent"]) for r in run_main("a2c", base, tmp_path / "plain")]
+    assert len(bonus) == 20 and all(np.diff(bonus) > 0) and bonus[-1] > plain[-1], (bonus, plain)

@@ -1,7 +1,9 @@
 """Tests that prove the theory, read as a companion to Spinning Up's "Intro to Policy
 Optimization" and the GAE paper. A tiny finite-horizon MDP with a tabular softmax policy has an
 exact J(theta), by dynamic programming, so autograd gives the exact grad J; Monte Carlo
-estimates built with each script's own weights_fn and update_policy must agree with it."""
+estimates built with each script's own weights_fn and update_policy must agree with it. Each
+weights_fn is also checked on batches that hold several episodes of random length per env's
+column, whole and cut, against sums written out per episode."""
 
 import numpy as np
 import pytest
@@ -391,3 +393,77 @@ def test_ppo_clip_engages_and_target_kl_stops():
         actor, opt, obs, act, adv, logp_old, ppo_args(update_epochs=10, num_minibatches=4, target_kl=1e-6)
     )
     assert stats["epochs"] == 1
+
+
+def episodes_batch(seed, T=40, N=5, critic=True):
+    """A (T, N) batch as the scripts store it: in each env's column one episode after another,
+    of random lengths 1..9, the last one cut at the batch's edge (or ended exactly there). With
+    a critic an episode ends by termination or truncation, at random; without one, by its end.
+    Returns rew, v, v_next, term, done and, per column, the episodes as (first, last, how)."""
+    g = np.random.default_rng(seed)
+    rew, v, v_next = g.normal(size=(T, N)), g.normal(size=(T, N)), g.normal(size=(T, N))
+    term, done, episodes = np.zeros((T, N)), np.zeros((T, N)), []
+    for n in range(N):
+        column, first = [], 0
+        while first < T:
+            last = first + int(g.integers(1, 10)) - 1
+            if last >= T:
+                column.append((first, T - 1, "cut"))
+                break
+            how = g.choice(["term", "trunc"]) if critic else "term"
+            done[last, n], term[last, n] = 1, how == "term"
+            column.append((first, last, how))
+            first = last + 1
+        episodes.append(column)
+        for first, last, _ in column:  # within an episode, s_{t+1} is the next step's obs
+            v_next[first:last, n] = v[first + 1 : last + 1, n]
+    assert max(len(c) for c in episodes) >= 5 and any(c[-1][2] == "cut" for c in episodes)
+    return rew, v, v_next, term, done, episodes
+
+
+@pytest.mark.parametrize("name", [n for n in SCRIPTS if n in ("simple_pg", "rtg_pg")])
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_critic_free_weights_on_many_episodes_per_column(name, gamma, seed):
+    """Phi_t on a batch that holds several episodes of random length in each env's column,
+    whole ones and one cut at the edge, against sums written per episode: R(tau) (discounted
+    from the episode's first step) for simple_pg, reward-to-go for rtg_pg. Nothing runs past an
+    episode's end into the next one in the same column."""
+    rew, _, _, _, done, episodes = episodes_batch(seed, critic=False)
+    got = load(name).weights_fn(torch.tensor(rew), torch.tensor(done), gamma).numpy()
+    want = np.full_like(rew, np.nan)
+    for n, column in enumerate(episodes):
+        for first, last, _ in column:
+            r = rew[first : last + 1, n]
+            for t in range(first, last + 1):
+                k = np.arange(len(r)) if name == "simple_pg" else np.arange(t - first, len(r))
+                want[t, n] = np.sum(gamma ** (k - k[0]) * r[k])
+    np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", WITH_CRITIC)
+@pytest.mark.parametrize("gamma,lam", [(0.99, 0.95), (0.9, 1.0), (0.9, 0.0), (1.0, 0.5)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gae_on_many_episodes_per_column(name, gamma, lam, seed):
+    """GAE on a batch with several episodes of random length per column, ended by termination
+    (nothing after it), by truncation or by the batch's edge (V(final obs) bootstraps), against
+    sums written per episode: adv_t = sum_{k=t..last} (gamma lam)^(k-t) delta_k; with lam = 1,
+    also the n-step return to the episode's last step in the batch, plus the bootstrap, minus V."""
+    rew, v, v_next, term, done, episodes = episodes_batch(seed)
+    t_ = [torch.tensor(x) for x in (rew, v, v_next, term, done)]
+    got = load(name).weights_fn(*t_, gamma, lam).numpy()
+    want, nstep = np.full_like(rew, np.nan), np.full_like(rew, np.nan)
+    for n, column in enumerate(episodes):
+        for first, last, how in column:
+            boot = np.array([v_next[k, n] for k in range(first, last + 1)])
+            if how == "term":
+                boot[-1] = 0.0  # a terminated episode is over: no V after it
+            delta = rew[first : last + 1, n] + gamma * boot - v[first : last + 1, n]
+            for t in range(first, last + 1):
+                k = np.arange(t - first, last - first + 1)
+                want[t, n] = np.sum((gamma * lam) ** (k - k[0]) * delta[k])
+                g = gamma ** (k - k[0])
+                nstep[t, n] = np.sum(g * rew[first + k, n]) + gamma * g[-1] * boot[-1] - v[t, n]
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    if lam == 1.0:
+        np.testing.assert_allclose(got, nstep, atol=1e-10)
