@@ -56,7 +56,7 @@ BREAKS = {
     "const-env-seed": [("*", "obs, _ = envs.reset(seed=args.seed)", "obs, _ = envs.reset(seed=1)")],
     # ------------------------------- watching -------------------------------
     "watch-same-seed": [
-        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + ep)", "obs, _ = env.reset(seed=args.seed)")
+        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + episode)", "obs, _ = env.reset(seed=args.seed)")
     ],
     "watch-updates-stats": [
         (
@@ -67,14 +67,14 @@ BREAKS = {
         )
     ],
     "watch-ignores-stats": [
-        ("tools/watch.py", '    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()\n', "")
-    ],
-    "watch-no-track-camera": [
         (
             "tools/watch.py",
-            """not {"camera_id", "camera_name"} & set(env_kwargs):""",
-            """not {"camera_id", "camera_name"} & set(env_kwargs) and False:""",
+            '    obs_norm.mean = ckpt["obs_mean"].numpy()\n    obs_norm.var = ckpt["obs_var"].numpy()\n',
+            "",
         )
+    ],
+    "watch-no-track-camera": [
+        ("tools/watch.py", "    if not is_mujoco or names_a_camera:", "    if True:"),
     ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
