@@ -194,6 +194,28 @@ def load(args):
     return path, ckpt, script
 
 
+def check_own_env(script, env_id, saved):
+    """An env of one's own (--env module:id) is made, reset and stepped once with the settings it
+    was trained with. The script's check of the settings, next, reports any error as one line of
+    bad input; an error raised in one's own module is a bug in it, and its traceback says where."""
+    if ":" not in env_id:
+        return
+    module_name = env_id.split(":")[0]
+    # The script's check imports the module from the working directory too.
+    sys.path.append(os.getcwd())
+    # A module that is not there is bad input: the script's check says so in one line.
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except ModuleNotFoundError:
+        return
+    if spec is None:
+        return
+    env = script.make_env(env_id, saved)
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    env.close()
+
+
 def render_env(script, env_id, env_kwargs, mode, size):
     """The env to show or film. MuJoCo bodies with a camera named "track" (Walker2d, Hopper,
     HalfCheetah, Ant, Humanoid) are filmed with it, as it follows the body (the default camera
@@ -243,7 +265,8 @@ def open_env(script, env_id, env_kwargs, mode, args):
 
 
 def out_path(args, path):
-    """Where the videos or the GIF go: --out, else beside model.pt."""
+    """Where the videos or the GIF go: --out, else beside model.pt. A GIF is one file: a
+    folder given for it is refused before any filming."""
     run_dir = os.path.dirname(os.path.abspath(path))
     if args.out is not None:
         out = args.out
@@ -251,7 +274,17 @@ def out_path(args, path):
         out = os.path.join(run_dir, "videos")
     else:
         out = os.path.join(run_dir, "watch.gif")
+    if args.gif and os.path.isdir(out):
+        example = os.path.join(out, "watch.gif")
+        fail(f"--out {out} is a folder; --gif writes a file, e.g. {example}")
     return out
+
+
+def make_folder(folder):
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        fail(f"cannot make the folder {folder}: {first_line(e)}")
 
 
 def mean_action(actor, obs):
@@ -397,11 +430,16 @@ def main(argv=None):
 
     env_id = ckpt["env"]
     saved = ckpt["env_kwargs"]
+    check_own_env(script, env_id, saved)
     pairs = [f"{key}={value!r}" for key, value in saved.items()]
     env_kwargs = script.check_env(env_id, pairs + args.env_kwargs)
     out = out_path(args, path)
     mode = render_mode(args)
     env = open_env(script, env_id, env_kwargs, mode, args)
+    # The GIF's folder, made as RecordVideo makes the videos' (no file is written before the
+    # episodes end).
+    if args.gif:
+        make_folder(os.path.dirname(os.path.abspath(out)))
     if args.video:
         from gymnasium.wrappers import RecordVideo
 
