@@ -76,6 +76,42 @@ BREAKS = {
     "watch-no-track-camera": [
         ("tools/watch.py", "    if not is_mujoco or names_a_camera:", "    if True:"),
     ],
+    "watch-gif-folder-not-made": [
+        ("tools/watch.py", "        make_folder(os.path.dirname(os.path.abspath(out)))\n", "        pass\n"),
+    ],
+    "watch-gif-into-a-folder": [
+        ("tools/watch.py", "    if args.gif and os.path.isdir(out):", "    if False:"),
+    ],
+    "watch-unset-setting-not-reported": [
+        (
+            "tools/watch.py",
+            "if key not in saved or saved[key] != env_kwargs[key]]",
+            "if saved.get(key, env_kwargs[key]) != env_kwargs[key]]",
+        ),
+    ],
+    "watch-films-five-episodes": [
+        ("tools/watch.py", "        episodes = EPISODES_FILMED\n", "        episodes = EPISODES\n"),
+    ],
+    "watch-seeds-ignore-seed": [
+        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + episode)", "obs, _ = env.reset(seed=episode)"),
+    ],
+    "watch-torso-swapped": [
+        ("tools/watch.py", 'TORSO_HEIGHT = {"Walker2d": 1,', 'TORSO_HEIGHT = {"Walker2d": 2,'),
+        ("tools/watch.py", 'TORSO_ANGLE = {"Walker2d": 2,', 'TORSO_ANGLE = {"Walker2d": 1,'),
+    ],
+    "watch-repo-script-first": [
+        (
+            "tools/watch.py",
+            "for candidate in [name, os.path.join(ROOT, name)]:",
+            "for candidate in [os.path.join(ROOT, name), name]:",
+        ),
+    ],
+    "watch-mujoco-gl-overwritten": [
+        ("tools/watch.py", 'os.environ.setdefault("MUJOCO_GL", "egl")', 'os.environ["MUJOCO_GL"] = "egl"'),
+    ],
+    "watch-own-env-bug-one-line": [
+        ("tools/watch.py", "    check_own_env(script, env_id, saved)\n", ""),
+    ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
     "return-from-scaled-rewards": [
