@@ -290,10 +290,9 @@ def make_folder(folder):
 def mean_action(actor, obs):
     """The action the policy makes most likely: the Gaussian's mean for a Box, the largest
     logit for Discrete."""
-    out = actor.net(obs)
     if actor.discrete:
-        return out.argmax(-1)
-    return out
+        return actor.net(obs).argmax(-1)
+    return actor.net(obs)
 
 
 def play(env, actor, obs_norm, args, episodes):
@@ -355,8 +354,8 @@ def report(path, ckpt, script, env_kwargs, args, seen):
     episodes = len(seen["returns"])
     plural = "s" if episodes > 1 else ""
     acting = "sampled actions" if args.sample else "the mean action"
-    what = f"{ckpt['algo']} on {ckpt['env']}{settings}"
-    print(f"{path}: {what}, {episodes} episode{plural} of {acting}")
+    played = f"{ckpt['algo']} on {ckpt['env']}{settings}"
+    print(f"{path}: {played}, {episodes} episode{plural} of {acting}")
     if os.path.basename(script.__file__) != f"{ckpt['algo']}.py":
         print(f"  saved by {ckpt['algo']}.py, played by {script.__file__}")
     # Settings given here that differ from training's, or that training left unset.
@@ -380,9 +379,9 @@ def report(path, ckpt, script, env_kwargs, args, seen):
         velocity = mean_or_na(seen["velocity"], "{:+.2f} m/s")
         height = mean_or_na(seen["height"], "{:.2f} m")
         angle = mean_or_na(seen["angle"], "{:+.2f} rad")
-        turned = mean_or_na(on_back, "{:.0%} of steps")
-        body = f"forward velocity {velocity}, torso height {height}, torso angle {angle}"
-        print(f"  {body}, on its back (turned > {TURNED:.0f} rad) {turned}")
+        share_on_back = mean_or_na(on_back, "{:.0%} of steps")
+        behaviour = f"forward velocity {velocity}, torso height {height}, torso angle {angle}"
+        print(f"  {behaviour}, on its back (turned > {TURNED:.0f} rad) {share_on_back}")
 
 
 def save_gif(frames, out, args, fps):
@@ -419,12 +418,10 @@ def main(argv=None):
     # user's own (osmesa, say) stays.
     if headless:
         os.environ.setdefault("MUJOCO_GL", "egl")
-    optional = {"video": "moviepy", "gif": "PIL"}
-    pip_names = {"video": "moviepy", "gif": "pillow"}
-    for flag, package in optional.items():
-        if getattr(args, flag) and importlib.util.find_spec(package) is None:
-            pip = pip_names[flag]
-            fail(f"--{flag} needs the optional package {pip}: pip install {pip}")
+    if args.video and importlib.util.find_spec("moviepy") is None:
+        fail("--video needs the optional package moviepy: pip install moviepy")
+    if args.gif and importlib.util.find_spec("PIL") is None:
+        fail("--gif needs the optional package pillow: pip install pillow")
     path, ckpt, script = load(args)
     import torch
 
