@@ -112,6 +112,14 @@ BREAKS = {
     "watch-own-env-bug-one-line": [
         ("tools/watch.py", "    check_own_env(script, env_id, saved)\n", ""),
     ],
+    "watch-script-bug-one-line": [
+        (
+            "tools/watch.py",
+            "    spec.loader.exec_module(script)\n",
+            "    try:\n        spec.loader.exec_module(script)\n    except Exception as e:\n"
+            '        fail(f"cannot load the script {script_file}: {first_line(e)}")\n',
+        ),
+    ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
     "return-from-scaled-rewards": [

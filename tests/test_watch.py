@@ -2,7 +2,8 @@
 torso height and angle), --sample, the reset seeds, --env-kwargs overrides and what it says of them,
 video and GIF of a MuJoCo model headless, one episode filmed by default, the GIF's folder, a model
 saved by a renamed copy of a script, an edited copy preferred, MUJOCO_GL kept, filming that follows
-the body, a bug in one's own env module shown as its traceback, and each bad input in one line."""
+the body, a bug in one's own env module or copy of a script shown as its traceback, and each bad
+input in one line."""
 
 import importlib.util
 import os
@@ -251,6 +252,20 @@ def make_env(env_id, env_kwargs):
     ]
 
 
+def test_a_bug_in_ones_own_copy_of_a_script_shows_its_traceback(tmp_path, monkeypatch):
+    """An edited copy of the script that raises as it loads (here a name it never defines) is a
+    bug in it, not bad input: it leaves the tool with its traceback, the copy's file and line."""
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "256"] + small("ppo"), tmp_path / "run")
+    source = (ROOT / "ppo.py").read_text() + "\nmake_env = make_env_edited\n"
+    (tmp_path / "ppo.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NameError, match="make_env_edited") as raised:
+        watch(["run", "--episodes", "1"])
+    # pytest counts lines from 0
+    where = raised.traceback[-1]
+    assert (str(where.path), where.lineno) == (str(tmp_path / "ppo.py"), len(source.splitlines()) - 1)
+
+
 @pytest.mark.parametrize("mujoco_gl,kept", [("osmesa", "osmesa"), (None, "egl")])
 def test_a_users_own_mujoco_gl_is_kept(mujoco_gl, kept, tmp_path, monkeypatch):
     """Headless, the tool renders MuJoCo with EGL unless MUJOCO_GL names another backend."""
@@ -340,6 +355,12 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     refused([tmp_path / "other.pt"], capsys, "other.pt is not a model.pt of these scripts (no algo, env")
     refused([tmp_path / "run", "--script", tmp_path / "nope.py"], capsys, "cannot load the script")
+    (tmp_path / "other.py").write_text("x = 1\n")
+    refused(
+        [tmp_path / "run", "--script", tmp_path / "other.py"],
+        capsys,
+        "other.py: it has no Actor, RunningNorm, make_env, check_env",
+    )
     (tmp_path / "deeper.py").write_text(
         (ROOT / "ppo.py").read_text().replace("[obs_dim, hidden, hidden, act_dim]", "[obs_dim, hidden, act_dim]")
     )

@@ -8,7 +8,8 @@ wrapper added there applies here too. Prints the mean and spread of the return a
 and, for the MuJoCo bodies, the forward velocity, the torso's height and angle (0 rad: upright) and
 the share of steps with the torso turned more than 2 rad. --env-kwargs override saved settings
 (score the backward walker under the forward reward, say). Headless Linux renders MuJoCo with EGL
-unless MUJOCO_GL says otherwise.
+unless MUJOCO_GL says otherwise. Bad input is one line and exit code 2; an error raised in code of
+one's own (an env module, an edited copy of a script) shows its traceback.
 Run: python tools/watch.py runs/Walker2d-v5__ppo__1__1700000000 [--video | --gif | --render]
 """
 
@@ -179,16 +180,20 @@ def load(args):
         name = f"{ckpt['algo']}.py"
         where = f"which is neither here nor in {ROOT}"
         fail(f"{path} was saved by {name}, {where}: give it with --script FILE")
+    if not os.path.isfile(script_file):
+        fail(f"cannot load the script {script_file}: no such file")
     module_name = os.path.splitext(os.path.basename(script_file))[0]
-    # No such file, a syntax error, a file that is not one of the scripts.
-    try:
-        spec = importlib.util.spec_from_file_location(module_name, script_file)
-        script = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(script)
-        for attr in ["Actor", "RunningNorm", "make_env", "check_env"]:
-            getattr(script, attr)
-    except Exception as e:
-        fail(f"cannot load the script {script_file}: {first_line(e)}")
+    spec = importlib.util.spec_from_file_location(module_name, script_file)
+    if spec is None:
+        fail(f"cannot load the script {script_file}: not a Python file")
+    script = importlib.util.module_from_spec(spec)
+    # An error raised here is in the script, one's own copy of it maybe: a bug, and its
+    # traceback says where.
+    spec.loader.exec_module(script)
+    needed = ["Actor", "RunningNorm", "make_env", "check_env"]
+    missing = [attr for attr in needed if not hasattr(script, attr)]
+    if missing:
+        fail(f"cannot load the script {script_file}: it has no {', '.join(missing)}")
     # The script's own one-line errors (a bad --env-kwargs) then say who speaks.
     script.ALGO = "watch.py"
     return path, ckpt, script
