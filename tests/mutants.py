@@ -56,7 +56,7 @@ BREAKS = {
     "const-env-seed": [("*", "obs, _ = envs.reset(seed=args.seed)", "obs, _ = envs.reset(seed=1)")],
     # ------------------------------- watching -------------------------------
     "watch-same-seed": [
-        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + ep)", "obs, _ = env.reset(seed=args.seed)")
+        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + episode)", "obs, _ = env.reset(seed=args.seed)")
     ],
     "watch-updates-stats": [
         (
@@ -67,14 +67,58 @@ BREAKS = {
         )
     ],
     "watch-ignores-stats": [
-        ("tools/watch.py", '    obs_norm.mean, obs_norm.var = ckpt["obs_mean"].numpy(), ckpt["obs_var"].numpy()\n', "")
-    ],
-    "watch-no-track-camera": [
         (
             "tools/watch.py",
-            """not {"camera_id", "camera_name"} & set(env_kwargs):""",
-            """not {"camera_id", "camera_name"} & set(env_kwargs) and False:""",
+            '    obs_norm.mean = ckpt["obs_mean"].numpy()\n    obs_norm.var = ckpt["obs_var"].numpy()\n',
+            "",
         )
+    ],
+    "watch-no-track-camera": [
+        ("tools/watch.py", "    if not is_mujoco or names_a_camera:", "    if True:"),
+    ],
+    "watch-gif-folder-not-made": [
+        ("tools/watch.py", "        make_folder(os.path.dirname(os.path.abspath(out)))\n", "        pass\n"),
+    ],
+    "watch-gif-into-a-folder": [
+        ("tools/watch.py", "    if args.gif and os.path.isdir(out):", "    if False:"),
+    ],
+    "watch-unset-setting-not-reported": [
+        (
+            "tools/watch.py",
+            "if key not in saved or saved[key] != env_kwargs[key]]",
+            "if saved.get(key, env_kwargs[key]) != env_kwargs[key]]",
+        ),
+    ],
+    "watch-films-five-episodes": [
+        ("tools/watch.py", "        episodes = EPISODES_FILMED\n", "        episodes = EPISODES\n"),
+    ],
+    "watch-seeds-ignore-seed": [
+        ("tools/watch.py", "obs, _ = env.reset(seed=args.seed + episode)", "obs, _ = env.reset(seed=episode)"),
+    ],
+    "watch-torso-swapped": [
+        ("tools/watch.py", 'TORSO_HEIGHT = {"Walker2d": 1,', 'TORSO_HEIGHT = {"Walker2d": 2,'),
+        ("tools/watch.py", 'TORSO_ANGLE = {"Walker2d": 2,', 'TORSO_ANGLE = {"Walker2d": 1,'),
+    ],
+    "watch-repo-script-first": [
+        (
+            "tools/watch.py",
+            "for candidate in [name, os.path.join(ROOT, name)]:",
+            "for candidate in [os.path.join(ROOT, name), name]:",
+        ),
+    ],
+    "watch-mujoco-gl-overwritten": [
+        ("tools/watch.py", 'os.environ.setdefault("MUJOCO_GL", "egl")', 'os.environ["MUJOCO_GL"] = "egl"'),
+    ],
+    "watch-own-env-bug-one-line": [
+        ("tools/watch.py", "    check_own_env(script, env_id, saved)\n", ""),
+    ],
+    "watch-script-bug-one-line": [
+        (
+            "tools/watch.py",
+            "    spec.loader.exec_module(script)\n",
+            "    try:\n        spec.loader.exec_module(script)\n    except Exception as e:\n"
+            '        fail(f"cannot load the script {script_file}: {first_line(e)}")\n',
+        ),
     ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],

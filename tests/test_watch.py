@@ -1,6 +1,9 @@
-"""tools/watch.py, the one tool that watches a run: the return and behaviour it prints, --sample,
---env-kwargs overrides and what it says of them, video and GIF of a MuJoCo model headless, a model
-saved by a renamed copy of a script, filming that follows the body, and each bad input in one line."""
+"""tools/watch.py, the one tool that watches a run: the return and behaviour it prints (a walker's
+torso height and angle), --sample, the reset seeds, --env-kwargs overrides and what it says of them,
+video and GIF of a MuJoCo model headless, one episode filmed by default, the GIF's folder, a model
+saved by a renamed copy of a script, an edited copy preferred, MUJOCO_GL kept, filming that follows
+the body, a bug in one's own env module or copy of a script shown as its traceback, and each bad
+input in one line."""
 
 import importlib.util
 import os
@@ -8,11 +11,42 @@ import shutil
 import subprocess
 import sys
 
+import gymnasium as gym
+import numpy as np
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, run_main, small, watch
+from conftest import ROOT, SCRIPTS, run_main, small, tiny, watch
 
 HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL")}
+
+
+class PictureEnv(gym.Env):
+    """Purpose-built: a 16 x 16 picture to film, episodes of 4 steps, reward 1 a step; keeps
+    the seed of every reset in `seeds`."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    seeds = []
+
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(0, 10, (1,), np.float32)
+        self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        self.render_mode = render_mode
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        PictureEnv.seeds.append(seed)
+        self.t = 0
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t], np.float32), 1.0, self.t >= 4, False, {}
+
+    def render(self):
+        return np.full((16, 16, 3), 40 * self.t, np.uint8)
+
+
+gym.register("TestPicture-v0", entry_point=PictureEnv)
 
 
 def run_watch(args, cwd=ROOT, env=None):
@@ -50,6 +84,14 @@ def test_override_and_its_message(tmp_path):
     assert out[1:] == ["  trained with length=3, watched with length=5", "  return 5.0 +- 0.0, length 5 +- 0"]
 
 
+def test_a_setting_unset_in_training_is_reported(tmp_path):
+    """A setting training left at the env's default, given here, is named in the line that
+    compares training and watching, as unset in training."""
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "256"] + small("ppo"), tmp_path)
+    out = watch([tmp_path, "--episodes", "1", "--env-kwargs", "length=5"]).splitlines()
+    assert out[1:] == ["  trained with length unset, watched with length=5", "  return 5.0 +- 0.0, length 5 +- 0"]
+
+
 def test_sample(tmp_path):
     """The mean action by default; --sample draws actions, the same ones for the same --seed."""
     run_main("ppo", ["--env", "Pendulum-v1", "--total-steps", "256"] + small("ppo"), tmp_path)
@@ -66,6 +108,16 @@ def test_behaviour_of_a_walker(tmp_path):
     assert "n/a" not in numbers
     for quantity in ("forward velocity", "torso height", "torso angle", "on its back (turned > 2 rad)"):
         assert quantity in numbers
+
+
+def test_torso_height_and_angle_of_an_upright_walker():
+    """The forward walker walks upright: its torso's height is about 1.2 m (1.25 m standing)
+    and its angle near 0 rad (about 1.17 m and +0.27 rad seen)."""
+    out = watch([ROOT / "models" / "walker-forward", "--episodes", "1"]).splitlines()
+    words = out[2].replace(",", "").split()
+    height = float(words[words.index("height") + 1])
+    angle = float(words[words.index("angle") + 1])
+    assert 1.0 < height < 1.4 and abs(angle) < 0.5, out[2]
 
 
 def test_no_behaviour_line_without_a_body(tmp_path):
@@ -90,6 +142,41 @@ def test_video_and_gif_of_a_mujoco_model_headless(tmp_path):
     assert res.returncode == 0, res.stderr
     image = Image.open(tmp_path / "w.gif")
     assert image.n_frames == 4 and image.size == (240, 180)  # the reset's frame and steps 4, 8, 12
+
+
+@pytest.fixture
+def picture_model(tmp_path):
+    """A ppo model of TestPicture-v0, in tmp_path / "run"."""
+    run_main("ppo", ["--env", "TestPicture-v0", "--total-steps", "16"] + tiny("ppo"), tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_filming_plays_one_episode_by_default(picture_model):
+    """Five episodes to print, one to film (a GIF or a video), unless --episodes says."""
+    pytest.importorskip("moviepy")
+    pytest.importorskip("PIL")
+    assert ", 5 episodes of the mean action" in watch([picture_model]).splitlines()[0]
+    assert ", 1 episode of the mean action" in watch([picture_model, "--gif"]).splitlines()[0]
+    assert ", 1 episode of the mean action" in watch([picture_model, "--video"]).splitlines()[0]
+    assert [p.name for p in (picture_model / "videos").iterdir()] == ["watch-episode-0.mp4"]
+
+
+def test_reset_seeds_follow_seed(picture_model, monkeypatch):
+    """The episodes are reset with seeds --seed, --seed + 1, ... (0, 1, ... by default)."""
+    monkeypatch.setattr(PictureEnv, "seeds", [])
+    watch([picture_model, "--episodes", "3", "--seed", "7"])
+    assert PictureEnv.seeds[-3:] == [7, 8, 9]
+    watch([picture_model, "--episodes", "2"])
+    assert PictureEnv.seeds[-2:] == [0, 1]
+
+
+def test_gif_into_a_folder_not_there(picture_model, tmp_path, capsys):
+    """--gif --out makes the GIF's folder, as --video makes its own; a folder given as the GIF
+    is refused in one line before any filming."""
+    pytest.importorskip("PIL")
+    out = watch([picture_model, "--gif", "--every", "1", "--out", tmp_path / "new" / "deeper" / "w.gif"])
+    assert f"wrote {tmp_path}/new/deeper/w.gif: 5 frames" in out
+    refused([picture_model, "--gif", "--out", tmp_path / "new"], capsys, f"--out {tmp_path / 'new'} is a folder")
 
 
 def test_filming_follows_the_body(tmp_path):
@@ -141,6 +228,125 @@ def test_a_renamed_copy_of_a_script(tmp_path):
     assert res.returncode == 0, res.stderr
 
 
+def test_an_edited_copy_in_the_working_directory_is_used(tmp_path, monkeypatch):
+    """ppo.py in the working directory (a copy the user edited: here its make_env doubles the
+    rewards) plays a model saved by ppo, not the repository's ppo.py."""
+    env = ["--env", "TestCount-v0", "--env-kwargs", "length=3"]
+    run_main("ppo", env + ["--total-steps", "256"] + small("ppo"), tmp_path / "run")
+    edit = """
+import gymnasium
+
+make_env_of_the_repo = make_env
+
+
+def make_env(env_id, env_kwargs):
+    env = make_env_of_the_repo(env_id, env_kwargs)
+    return gymnasium.wrappers.TransformReward(env, lambda rew: 2 * rew)
+"""
+    (tmp_path / "ppo.py").write_text((ROOT / "ppo.py").read_text() + edit)
+    monkeypatch.chdir(tmp_path)
+    out = watch(["run", "--episodes", "1"]).splitlines()
+    assert out == [
+        "run/model.pt: ppo on TestCount-v0 length=3, 1 episode of the mean action",
+        "  return 6.0 +- 0.0, length 3 +- 0",
+    ]
+
+
+def test_a_bug_in_ones_own_copy_of_a_script_shows_its_traceback(tmp_path, monkeypatch):
+    """An edited copy of the script that raises as it loads (here a name it never defines) is a
+    bug in it, not bad input: it leaves the tool with its traceback, the copy's file and line."""
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "256"] + small("ppo"), tmp_path / "run")
+    source = (ROOT / "ppo.py").read_text() + "\nmake_env = make_env_edited\n"
+    (tmp_path / "ppo.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NameError, match="make_env_edited") as raised:
+        watch(["run", "--episodes", "1"])
+    # pytest counts lines from 0
+    where = raised.traceback[-1]
+    assert (str(where.path), where.lineno) == (str(tmp_path / "ppo.py"), len(source.splitlines()) - 1)
+
+
+@pytest.mark.parametrize("mujoco_gl,kept", [("osmesa", "osmesa"), (None, "egl")])
+def test_a_users_own_mujoco_gl_is_kept(mujoco_gl, kept, tmp_path, monkeypatch):
+    """Headless, the tool renders MuJoCo with EGL unless MUJOCO_GL names another backend."""
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "256"] + small("ppo"), tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    if mujoco_gl is None:
+        monkeypatch.delenv("MUJOCO_GL", raising=False)
+    else:
+        monkeypatch.setenv("MUJOCO_GL", mujoco_gl)
+    watch([tmp_path, "--episodes", "1"])
+    assert os.environ["MUJOCO_GL"] == kept
+
+
+BUGGY_MODULE = """
+import gymnasium as gym
+import numpy as np
+
+# The step at which step() reads a key its info does not have.
+BUG_AT = 99
+
+
+class Buggy(gym.Env):
+    observation_space = gym.spaces.Box(-10, 10, (1,), np.float32)
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        info = {}
+        if self.t >= BUG_AT:
+            info["speed"] = info["z_velocity"]
+        return np.zeros(1, np.float32), 1.0, self.t >= 5, False, info
+
+
+gym.register("ENV_ID", entry_point=Buggy)
+"""
+
+
+def train_on_a_module(name, tmp_path, monkeypatch):
+    """A ppo model of BUGGY_MODULE as the module `name` (its bug not reached) in tmp_path, the
+    working directory, which the script's check puts on sys.path: a copy of it, undone after."""
+    (tmp_path / f"{name}.py").write_text(BUGGY_MODULE.replace("ENV_ID", f"{name}-v0"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    env = ["--env", f"{name}:{name}-v0"]
+    run_main("ppo", env + ["--total-steps", "16"] + tiny("ppo"), tmp_path / "run")
+    return tmp_path / "run"
+
+
+@pytest.mark.parametrize("bug_at", [1, 3])
+def test_a_bug_in_ones_own_env_module_shows_its_traceback(bug_at, tmp_path, monkeypatch):
+    """An error raised in one's own env module (--env module:id) is a bug in it, not bad input:
+    it leaves the tool with its traceback (its type, the module's file and line), whether at the
+    first step (which the script's check of the settings also takes) or later."""
+    name = f"watch_buggy_envs_{bug_at}"
+    run = train_on_a_module(name, tmp_path, monkeypatch)
+    monkeypatch.setattr(sys.modules[name], "BUG_AT", bug_at)
+    with pytest.raises(KeyError, match="z_velocity") as raised:
+        watch([run, "--episodes", "1"])
+    # pytest counts lines from 0, as index() does
+    where = raised.traceback[-1]
+    line = BUGGY_MODULE.splitlines().index('            info["speed"] = info["z_velocity"]')
+    assert (str(where.path), where.lineno) == (str(tmp_path / f"{name}.py"), line)
+
+
+def test_a_missing_env_module_is_one_line(tmp_path, monkeypatch, capsys):
+    """A model of an env module that is not in the working directory: one line, exit code 2."""
+    path_before = list(sys.path)
+    run = train_on_a_module("watch_gone_envs", tmp_path, monkeypatch)
+    monkeypatch.delitem(sys.modules, "watch_gone_envs")
+    monkeypatch.setattr(sys, "path", path_before)
+    monkeypatch.chdir(ROOT)
+    refused([run, "--episodes", "1"], capsys, "No module named 'watch_gone_envs'")
+
+
 def test_bad_input_is_one_line(tmp_path, capsys):
     run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "256"] + small("ppo"), tmp_path / "run")
     refused([tmp_path / "missing.pt"], capsys, f"{tmp_path / 'missing.pt'}: no such file")
@@ -149,6 +355,12 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     refused([tmp_path / "other.pt"], capsys, "other.pt is not a model.pt of these scripts (no algo, env")
     refused([tmp_path / "run", "--script", tmp_path / "nope.py"], capsys, "cannot load the script")
+    (tmp_path / "other.py").write_text("x = 1\n")
+    refused(
+        [tmp_path / "run", "--script", tmp_path / "other.py"],
+        capsys,
+        "other.py: it has no Actor, RunningNorm, make_env, check_env",
+    )
     (tmp_path / "deeper.py").write_text(
         (ROOT / "ppo.py").read_text().replace("[obs_dim, hidden, hidden, act_dim]", "[obs_dim, hidden, act_dim]")
     )
