@@ -183,6 +183,23 @@ BREAKS = {
             'stats["explained_var"] = 1 - ((b_ret + v.flatten())',
         )
     ],
+    # ------------------------------- tools -------------------------------
+    "plot-mean-of-rows": [
+        (
+            "tools/plot.py",
+            'recent.extend([float(r["return_mean"])] * int(r["episodes"]))',
+            'recent.append(float(r["return_mean"]))',
+        )
+    ],
+    "plot-no-matplotlib-check": [
+        (
+            "tools/plot.py",
+            """    if importlib.util.find_spec("matplotlib") is None:
+        fail("plotting needs the optional package matplotlib: pip install matplotlib")
+""",
+            "",
+        )
+    ],
 }
 
 

@@ -1,6 +1,8 @@
 """tools/plot.py's curves of run directories on tiny real runs, and its one-line error; benchmarks/generalize.py's
 table marks. (tools/watch.py has test_watch.py.)"""
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -37,6 +39,34 @@ def test_plot_one_line_per_run(runs, tmp_path, capsys):
         plot.main([runs[0], str(tmp_path)])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err == f"plot.py: error: {tmp_path} is not a run directory: no progress.csv\n"
+
+
+def test_plot_curve_is_the_mean_of_the_last_100_episodes(tmp_path):
+    """A row of progress.csv holds the mean return of the episodes that ended in it and their
+    number: the curve weighs each row by its episodes and keeps the last 100 episodes, not the
+    last 100 rows (a mean of rows would read 10, 15, 26.67, 26.67)."""
+    import plot
+
+    rows = ["step,return_mean,episodes", "100,,0", "200,10.0,10", "300,20.0,90", "400,50.0,20", "500,,0"]
+    (tmp_path / "progress.csv").write_text("\n".join(rows) + "\n")
+    steps, means = plot.curve(tmp_path / "progress.csv")
+    assert steps == [200, 300, 400, 500]
+    # (10 x 10 + 90 x 20) / 100; then the last 100: 80 of the 20s and the 20 of 50
+    assert means == pytest.approx([10.0, 19.0, 26.0, 26.0])
+
+
+def test_plot_without_matplotlib(runs, tmp_path):
+    """Without matplotlib (hidden from the import system): one line, exit 2, no PNG, as watch.py
+    and --tensorboard say it of theirs."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    out = tmp_path / "curves.png"
+    cmd = [sys.executable, str(ROOT / "tools" / "plot.py"), runs[0], "--out", str(out)]
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=60
+    )
+    want = "plot.py: error: plotting needs the optional package matplotlib: pip install matplotlib\n"
+    assert (res.returncode, res.stderr) == (2, want)
+    assert not out.exists()
 
 
 def test_generalize_table_marks():
