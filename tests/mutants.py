@@ -200,6 +200,14 @@ BREAKS = {
             "",
         )
     ],
+    "backward-walker-pays-forward": [
+        (
+            "examples/backward_walker.py",
+            'rew = rew - info["reward_forward"] - info["x_velocity"]',
+            'rew = rew - info["reward_forward"] + info["x_velocity"]',
+        )
+    ],
+    "table-goal-over-3-seeds": [("benchmarks/table.py", "if len(v) >= 3:", "if len(v) > 3:")],
 }
 
 
