@@ -227,6 +227,31 @@ BREAKS = {
             'stats["explained_var"] = 1 - ((b_ret + v.flatten())',
         )
     ],
+    # ------------------------------- tools -------------------------------
+    "plot-mean-of-rows": [
+        (
+            "tools/plot.py",
+            'recent.extend([float(r["return_mean"])] * int(r["episodes"]))',
+            'recent.append(float(r["return_mean"]))',
+        )
+    ],
+    "plot-no-matplotlib-check": [
+        (
+            "tools/plot.py",
+            """    if importlib.util.find_spec("matplotlib") is None:
+        fail("plotting needs the optional package matplotlib: pip install matplotlib")
+""",
+            "",
+        )
+    ],
+    "backward-walker-pays-forward": [
+        (
+            "examples/backward_walker.py",
+            'rew = rew - info["reward_forward"] - info["x_velocity"]',
+            'rew = rew - info["reward_forward"] + info["x_velocity"]',
+        )
+    ],
+    "table-goal-over-3-seeds": [("benchmarks/table.py", "if len(v) >= 3:", "if len(v) > 3:")],
 }
 
 

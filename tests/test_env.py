@@ -148,3 +148,35 @@ def test_example_reward_module(tmp_path, monkeypatch):
     length = int(out.splitlines()[1].split()[5].replace(",", ""))
     # the episode's steps are the last ones: before them, the tool's checks take a step or two
     assert watched == pytest.approx(sum(rew for rew, _, _ in paid[-length:]), abs=0.1)
+
+
+def test_backward_walker_pays_for_walking_backward():
+    """examples/backward_walker.py pays -x_velocity where Walker2d-v5 pays +x_velocity: the same
+    actions from the same state earn its reward = the env's - 2 x_velocity, where x_velocity is
+    the torso's own, its x position's change over a step's time (positive: forward)."""
+    import importlib
+
+    import gymnasium as gym
+    import numpy as np
+
+    # registers BackwardWalker-v5
+    importlib.import_module("examples.backward_walker")
+    walker, plain = gym.make("BackwardWalker-v5"), gym.make("Walker2d-v5")
+    walker.reset(seed=0)
+    plain.reset(seed=0)
+    x = walker.unwrapped.data.qpos[0]
+    rng = np.random.default_rng(0)
+    speeds = []
+    for _ in range(40):
+        act = rng.uniform(-1, 1, 6)
+        _, rew, term, trunc, info = walker.step(act)
+        _, plain_rew, _, _, plain_info = plain.step(act)
+        speed = (info["x_position"] - x) / walker.unwrapped.dt
+        x = info["x_position"]
+        assert info["x_velocity"] == pytest.approx(speed) and info["x_velocity"] == plain_info["x_velocity"]
+        assert rew == pytest.approx(info["reward_survive"] + info["reward_ctrl"] - speed)
+        assert rew == pytest.approx(plain_rew - 2 * speed)
+        speeds.append(speed)
+        if term or trunc:
+            break
+    assert min(speeds) < -0.1 and max(speeds) > 0.1

@@ -1,6 +1,8 @@
-"""tools/plot.py's curves of run directories on tiny real runs, and its one-line error; benchmarks/generalize.py's
-table marks. (tools/watch.py has test_watch.py.)"""
+"""tools/plot.py's curves of run directories on tiny real runs, and its one-line errors; benchmarks/generalize.py's
+table marks and benchmarks/table.py's verdicts on the goals. (tools/watch.py has test_watch.py.)"""
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -39,6 +41,34 @@ def test_plot_one_line_per_run(runs, tmp_path, capsys):
     assert stop.value.code == 2 and err == f"plot.py: error: {tmp_path} is not a run directory: no progress.csv\n"
 
 
+def test_plot_curve_is_the_mean_of_the_last_100_episodes(tmp_path):
+    """A row of progress.csv holds the mean return of the episodes that ended in it and their
+    number: the curve weighs each row by its episodes and keeps the last 100 episodes, not the
+    last 100 rows (a mean of rows would read 10, 15, 26.67, 26.67)."""
+    import plot
+
+    rows = ["step,return_mean,episodes", "100,,0", "200,10.0,10", "300,20.0,90", "400,50.0,20", "500,,0"]
+    (tmp_path / "progress.csv").write_text("\n".join(rows) + "\n")
+    steps, means = plot.curve(tmp_path / "progress.csv")
+    assert steps == [200, 300, 400, 500]
+    # (10 x 10 + 90 x 20) / 100; then the last 100: 80 of the 20s and the 20 of 50
+    assert means == pytest.approx([10.0, 19.0, 26.0, 26.0])
+
+
+def test_plot_without_matplotlib(runs, tmp_path):
+    """Without matplotlib (hidden from the import system): one line, exit 2, no PNG, as watch.py
+    and --tensorboard say it of theirs."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    out = tmp_path / "curves.png"
+    cmd = [sys.executable, str(ROOT / "tools" / "plot.py"), runs[0], "--out", str(out)]
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=60
+    )
+    want = "plot.py: error: plotting needs the optional package matplotlib: pip install matplotlib\n"
+    assert (res.returncode, res.stderr) == (2, want)
+    assert not out.exists()
+
+
 def test_generalize_table_marks():
     """generalize.py's judgement: kept = end >= 0.9 of the best in every seed (over random), learns = a
     quarter of ppo's margin; with a before label each cell reads before -> after."""
@@ -55,3 +85,31 @@ def test_generalize_table_marks():
     assert vpg == "- → 120 (y, y) n=1"  # 120 >= 0.25 x 400; one seed of two
     assert a2c == "50.0 (**n** 0.83, **n**) n=1 → 175 (**n** 0.75, y)"  # seed 2 kept 150 of its best 200
     assert ppo == "400 (y, y) n=1 → - |"
+
+
+def test_benchmark_table_judges_goals_from_three_seeds(tmp_path, monkeypatch, capsys):
+    """benchmarks/table.py: a goal is met or NOT met over 3 seeds or more; with fewer, the mean is
+    above or below it so far. The cell: mean ± std over seeds (n=seeds, the verdict)."""
+    import table
+
+    rows = ["algo,env,seed,steps,return,sps,wall_s,commit"]
+    # ppo Walker2d-v4 (goal 3,700): 3 seeds, mean 3,800; trpo (goal 3,500): 3 seeds, mean 3,400;
+    # a2c (goal 1,100): 2 seeds, mean 1,200; vpg (goal 2,000): 4 seeds, mean 2,100
+    returns = {
+        "ppo": [3700, 3800, 3900],
+        "trpo": [3300, 3400, 3500],
+        "a2c": [1100, 1300],
+        "vpg": [2000] * 2 + [2200] * 2,
+    }
+    for algo, values in returns.items():
+        rows += [f"{algo},Walker2d-v4,{seed},1000000,{v},1000,1000,abc" for seed, v in enumerate(values, 1)]
+    (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(table, "HERE", str(tmp_path))
+    table.main()
+    cells = {line.split(" | ")[0]: line.split(" | ")[1] for line in capsys.readouterr().out.splitlines()[2:6]}
+    assert cells == {
+        "| vpg": "2,100 ± 100 (n=4, goal 2,000: met) |",
+        "| a2c": "1,200 ± 100 (n=2, goal 1,100: above it so far) |",
+        "| trpo": "3,400 ± 82 (n=3, goal 3,500: NOT met) |",
+        "| ppo": "3,800 ± 82 (n=3, goal 3,700: met) |",
+    }
