@@ -176,6 +176,16 @@ BREAKS = {
         )
     ],
     "trpo-damping-ignored": [("trpo.py", "+ args.damping * v", "+ 0.1 * v")],
+    # --------------------------- final observations ---------------------------
+    "final-obs-at-terminations-only": [
+        (
+            "*",
+            """                if done.any():
+                    next_obs[done] = np.stack(info["final_obs"][done])""",
+            """                if term.any():
+                    next_obs[term] = np.stack(info["final_obs"][term])""",
+        )
+    ],
     "explained-var-plus": [
         (
             "*",
