@@ -168,6 +168,14 @@ BREAKS = {
             "            b_ret = b_adv + v.flatten()\n",
         )
     ],
+    "ppo-kl-k1": [("ppo.py", "kl = (log_r.exp() - 1 - log_r).mean().item()", "kl = (-log_r).mean().item()")],
+    "ppo-target-kl-k1": [
+        (
+            "ppo.py",
+            "        if args.target_kl is not None and kl > args.target_kl:",
+            "        if args.target_kl is not None and (-log_r).mean().item() > args.target_kl:",
+        )
+    ],
     "vpg-vf-iters-ignored": [
         (
             "vpg.py",

@@ -283,6 +283,63 @@ def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
         falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
 
 
+def test_ppo_kl_column_is_the_k3_estimator(tmp_path, monkeypatch):
+    """progress.csv's kl is the mean over the batch of r - 1 - log r, r = pi(a|s) / pi_old(a|s)
+    with the policy the update leaves (the k3 estimator of KL(pi_old || pi)), not the mean of
+    -log r (k1): the two differ on these batches by far more than the column's rounding."""
+    mod = load("ppo")
+    seen, real = [], mod.update_policy
+
+    def update(actor, opt, b_obs, b_act, b_weights, b_logp_old, args):
+        stats = real(actor, opt, b_obs, b_act, b_weights, b_logp_old, args)
+        with torch.no_grad():
+            log_r = actor.dist(b_obs).log_prob(b_act) - b_logp_old
+        seen.append(((log_r.exp() - 1 - log_r).mean().item(), (-log_r).mean().item()))
+        return stats
+
+    monkeypatch.setattr(mod, "update_policy", update)
+    rows = run_main("ppo", ["--env", "Pendulum-v1", "--total-steps", "768", "--lr", "0.01"] + small("ppo"), tmp_path)
+    assert len(rows) == len(seen) == 3
+    for row, (k3, k1) in zip(rows, seen):
+        assert abs(k3 - k1) > 1e-4 and float(row["kl"]) == pytest.approx(k3, abs=1e-5), (row["kl"], k3, k1)
+
+
+def test_ppo_target_kl_stops_on_the_k3_estimate():
+    """--target-kl ends the passes over the batch after the first pass whose k3 estimate of the
+    KL exceeds it. The target is set where k1 would stop at another pass than k3."""
+    mod = load("ppo")
+    obs, adv = torch.randn(256, 3), torch.randn(256)
+    first = mod.Actor(3, gym.spaces.Box(-1, 1, (2,), np.float32), 16)
+    with torch.no_grad():
+        act = first.sample(obs)
+        logp_old = first.dist(obs).log_prob(act)
+
+    def update(epochs, target_kl):
+        actor = mod.Actor(3, gym.spaces.Box(-1, 1, (2,), np.float32), 16)
+        actor.load_state_dict(first.state_dict())
+        torch.manual_seed(1)  # the same minibatches in every call
+        args = SimpleNamespace(
+            update_epochs=epochs, num_minibatches=4, clip_ratio=0.2, target_kl=target_kl, max_grad_norm=0.5
+        )
+        stats = mod.update_policy(actor, torch.optim.Adam(actor.parameters(), 0.003), obs, act, adv, logp_old, args)
+        with torch.no_grad():
+            log_r = actor.dist(obs).log_prob(act) - logp_old
+        return stats, (log_r.exp() - 1 - log_r).mean().item(), (-log_r).mean().item()
+
+    after = [update(e, None)[1:] for e in range(1, 9)]  # (k3, k1) after e passes
+
+    def stop(target, k):
+        return next((e + 1 for e, kl in enumerate(after) if kl[k] > target), len(after))
+
+    values = sorted(kl for pair in after for kl in pair)
+    targets = [(a + b) / 2 for a, b in zip(values, values[1:]) if stop((a + b) / 2, 0) != stop((a + b) / 2, 1)]
+    assert targets, after
+    for target in targets:
+        stats = update(8, target)[0]
+        assert stats["epochs"] == stop(target, 0), (target, stats, after)
+        assert stats["kl"] == pytest.approx(after[stats["epochs"] - 1][0]), (target, stats, after)
+
+
 def test_a2c_value_loss_moves_the_critic(tmp_path, monkeypatch):
     """a2c's one joint step includes the value loss: at every step the critic's parameters all
     carry a gradient, and after the run they have moved."""
