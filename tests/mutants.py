@@ -101,6 +101,13 @@ BREAKS = {
     ],
     "mask-all": [("*", "mask = torch.stack(keep_buf)", "mask = torch.ones_like(torch.stack(keep_buf))")],
     "batch-cut-at-edge": [("*", "                    keep &= ~done\n", "                    keep[:] = False\n")],
+    "obs-clip-5": [
+        (
+            "*",
+            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)",
+            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -5, 5).astype(np.float32)",
+        )
+    ],
     # ------------------------------ weights Phi_t ------------------------------
     "rtg-past-episode-end": [("*", "acc = rew[t] + gamma * (1 - done[t]) * acc", "acc = rew[t] + gamma * acc")],
     "adv-not-centred": [

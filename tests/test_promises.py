@@ -234,6 +234,34 @@ def test_watch_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monke
     np.testing.assert_allclose(np.concatenate(inputs), expected, atol=1e-5)
 
 
+# ---------------------------- observations ----------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_normalized_observations_are_clipped_at_10(name, tmp_path, monkeypatch):
+    """The actor sees (obs - mean) / std clipped to [-10, 10]: RunningNorm keeps 7.5 and clips
+    100 to 10; and in a run on TestSpike-v0, whose 300th observation of an episode lies some 17
+    standard deviations out, the largest input the actor gets is exactly 10, in all 3 dimensions."""
+    mod = load(name)
+    norm = mod.RunningNorm(3)
+    np.testing.assert_allclose(norm(np.array([[100.0, -100.0, 7.5]])), [[10, -10, 7.5]], rtol=1e-6)
+    inputs, base = [], mod.Actor
+
+    class Seen(base):
+        """An actor that keeps every input of its first layer (the only one that takes 3 numbers)."""
+
+        def __init__(self, obs_dim, *args):
+            super().__init__(obs_dim, *args)
+            for m in self.modules():
+                if isinstance(m, torch.nn.Linear) and m.in_features == obs_dim:
+                    m.register_forward_pre_hook(lambda m, x: inputs.append(x[0].detach().reshape(-1, 3).clone()))
+
+    monkeypatch.setattr(mod, "Actor", Seen)
+    spikes = ["--env", "TestSpike-v0", "--total-steps", "1300", "--num-envs", "4", "--hidden", "8"]
+    run_main(name, spikes + small(name), tmp_path)
+    fed = torch.cat(inputs)
+    assert fed.abs().max().item() == pytest.approx(10), fed.abs().max()
+    assert fed.max(0).values.tolist() == pytest.approx([10, 10, 10])
+
+
 # ------------------------------- updates -------------------------------
 @pytest.mark.parametrize("name", ["a2c", "ppo"])
 def test_policy_gradient_norm_is_clipped(name, tmp_path, monkeypatch):
