@@ -78,6 +78,12 @@ BREAKS = {
     ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
+    "dropped-return-carried": [
+        ("*", "                ep_ret[:], ret_acc[:] = 0.0, 0.0\n", "                ret_acc[:] = 0.0\n")
+    ],
+    "return-first-100": [
+        ("*", "self.recent = (self.recent + ended_rets)[-100:]", "self.recent = (self.recent + ended_rets)[:100]")
+    ],
     "return-from-scaled-rewards": [
         (
             "*",

@@ -8,6 +8,7 @@ minibatches reshuffled every pass), the reward scaling, the loss on the sampled 
 a2c's entropy bonus."""
 
 import inspect
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -418,6 +419,58 @@ def test_return_mean_is_the_raw_episode_return(name, tmp_path):
     return_mean is 7.0: raw rewards (not scaled ones), summed from each episode's start."""
     rows = run_main(name, ["--env", "TestCount-v0", "--total-steps", "600"] + small(name), tmp_path)
     assert rows and all(r["return_mean"] == "7.0" and int(r["episodes"]) > 0 for r in rows), rows
+
+
+def spy_episodes(monkeypatch):
+    """The raw return of every episode that ends in a vector env, summed from the rewards its
+    step() gives; a reset() of the vector env drops the episodes under way, whose returns so far
+    go to `dropped`. Returns the lists (ended, dropped), in the order the episodes end."""
+    ended, dropped, sums = [], [], {}
+    real_reset, real_step = gym.vector.SyncVectorEnv.reset, gym.vector.SyncVectorEnv.step
+
+    def reset(self, *args, **kwargs):
+        out = real_reset(self, *args, **kwargs)
+        dropped.extend(x for x in sums.get(id(self), []) if x != 0)
+        sums[id(self)] = np.zeros(self.num_envs)
+        return out
+
+    def step(self, actions):
+        out = real_step(self, actions)
+        _, rew, term, trunc, _ = out
+        sums[id(self)] += rew
+        ended.extend(sums[id(self)][term | trunc])
+        sums[id(self)][term | trunc] = 0.0
+        return out
+
+    monkeypatch.setattr(gym.vector.SyncVectorEnv, "reset", reset)
+    monkeypatch.setattr(gym.vector.SyncVectorEnv, "step", step)
+    return ended, dropped
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_logged_returns_are_those_of_the_episodes_that_ended(name, tmp_path, monkeypatch):
+    """progress.csv's episodes and return_mean are those of the episodes that ended, each summed
+    from its own first step. TestRandomLength-v0's episodes end at different steps in different
+    envs, so simple_pg and rtg_pg drop episodes under way at a batch's end: none of a dropped
+    episode's return is carried into the next batch's first episodes."""
+    ended, dropped = spy_episodes(monkeypatch)
+    rows = run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "400"] + tiny(name), tmp_path)
+    episodes = sum(int(r["episodes"]) for r in rows)
+    logged = sum(float(r["return_mean"]) * int(r["episodes"]) for r in rows if r["return_mean"])
+    assert episodes == len(ended) > 20 and logged == pytest.approx(sum(ended), abs=0.005 * episodes)
+    assert len(dropped) > 5 or name not in CRITIC_FREE, dropped
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_return_last100_is_the_mean_of_the_last_100_episodes(name, tmp_path, monkeypatch):
+    """summary.json's return_last100 is the mean raw return of the last 100 episodes that ended
+    (TestRandomLength-v0: returns 1 to 12, so the first 100 have another mean)."""
+    ended, _ = spy_episodes(monkeypatch)
+    run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "1500", "--hidden", "8"] + small(name), tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    last, first = np.mean(ended[-100:]), np.mean(ended[:100])
+    assert len(ended) > 200 and abs(last - first) > 0.05, (len(ended), first, last)
+    assert summary["return_last100"] == pytest.approx(last, abs=0.005), (summary, first, last)
 
 
 @pytest.mark.parametrize("name", CRITIC_FREE)
