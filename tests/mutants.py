@@ -52,6 +52,15 @@ BREAKS = {
             'if os.path.exists(os.path.join(self.dir, "summary.json")):',
         )
     ],
+    # ------------------------------- defaults -------------------------------
+    "a2c-lam-default": [("a2c.py", '"--lam", type=unit, default=1.0,', '"--lam", type=unit, default=0.95,')],
+    "ppo-num-steps-default-and-help": [
+        (
+            "ppo.py",
+            'default=512, help="steps per env per rollout (default: 512)"',
+            'default=256, help="steps per env per rollout (default: 256)"',
+        )
+    ],
     # ------------------------------- seeding -------------------------------
     "const-env-seed": [("*", "obs, _ = envs.reset(seed=args.seed)", "obs, _ = envs.reset(seed=1)")],
     # ------------------------------- watching -------------------------------
