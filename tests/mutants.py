@@ -45,6 +45,10 @@ BREAKS = {
         ("*", 'checked(int, lambda x: x > 0, "> 0")', 'checked(int, lambda x: x >= 0, "> 0")'),
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
+    "a2c-abbreviations": [("a2c.py", "allow_abbrev=False)", "allow_abbrev=True)")],
+    "unit-open-at-0": [
+        ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
+    ],
     "run-check-summary": [
         (
             "*",
@@ -59,6 +63,14 @@ BREAKS = {
             "ppo.py",
             'default=512, help="steps per env per rollout (default: 512)"',
             'default=256, help="steps per env per rollout (default: 256)"',
+        )
+    ],
+    # ------------------------------- console -------------------------------
+    "time-left-in-seconds": [
+        (
+            "*",
+            "left = max(self.total - step, 0) * elapsed / step / 60",
+            "left = max(self.total - step, 0) * elapsed / step",
         )
     ],
     # ------------------------------- seeding -------------------------------
