@@ -49,6 +49,10 @@ BREAKS = {
     "unit-open-at-0": [
         ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
     ],
+    "list-for-tuple-refused": [
+        ("*", "same, env_kwargs = {int: float, list: tuple}, {}", "same, env_kwargs = {int: float}, {}")
+    ],
+    "kwargs-env-settings-refused": [("*", "if len(settings) > 2 and key not in settings:", "if key not in settings:")],
     "run-check-summary": [
         (
             "*",
