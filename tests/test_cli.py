@@ -1,5 +1,6 @@
 """The command-line and output contract, for every script: smoke runs, run directory, the
-console, determinism, TensorBoard, and bad input (one line, exit code 2, no traceback)."""
+console (its time left in minutes), determinism, TensorBoard, bad input (one line, exit code 2,
+no traceback: abbreviated flags too), and the closed ends of a range accepted."""
 
 import importlib.util
 import json

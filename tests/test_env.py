@@ -1,5 +1,6 @@
 """The env a run is made of: --env-kwargs reach every env a script makes and are saved with the
-model; a bad one is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
+model; a list stands for a tuple, and an env made by a **kwargs function takes any; a bad one
+is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
 user's own env, and the shipped example module's reward reaches training and watching."""
 
 import json

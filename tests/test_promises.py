@@ -4,8 +4,10 @@ a half-written model.pt, refusing zero and a stopped run's directory, seeding th
 watching on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
 episode returns, whole episodes without a critic, the value loss and value targets; the batch
 the update sees (advantages normalized per batch, explained_var, passes over the batch,
-minibatches reshuffled every pass), the reward scaling, the loss on the sampled action, and
-a2c's entropy bonus."""
+minibatches reshuffled every pass), the reward scaling, the loss on the sampled action,
+a2c's entropy bonus, ppo's k3 KL estimate (its column and --target-kl), observations clipped at
++-10 after normalization, the logged returns of the episodes that ended (none carried over from
+a dropped one) and summary.json's return_last100."""
 
 import inspect
 import json
