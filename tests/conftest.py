@@ -106,12 +106,14 @@ class ConstEnv(gym.Env):
 
 class CountEnv(gym.Env):
     """Purpose-built: obs = (steps taken in this episode) / 10, reward 1 each step, terminates
-    after `length` steps. A fake autoreset transition would show as a reward-0 step."""
+    after `length` steps (TestCountTrunc-v0: truncates, trunc=True). A fake autoreset transition
+    would show as a reward-0 step; the observation grows every step, so an episode's final
+    observation (length / 10) is the largest and the next episode's first (0) the smallest."""
 
-    def __init__(self, length=7):
+    def __init__(self, length=7, trunc=False):
         self.observation_space = gym.spaces.Box(0, 10, (1,), np.float32)
         self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
-        self.length = length
+        self.length, self.trunc = length, trunc
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
@@ -120,7 +122,8 @@ class CountEnv(gym.Env):
 
     def step(self, action):
         self.t += 1
-        return np.array([self.t / 10], np.float32), 1.0, self.t >= self.length, False, {}
+        end = self.t >= self.length
+        return np.array([self.t / 10], np.float32), 1.0, end and not self.trunc, end and self.trunc, {}
 
 
 class NanEnv(ConstEnv):
@@ -202,13 +205,41 @@ class FarObsEnv(gym.Env):
         return self.obs(), 1.0, False, self.t >= 10, {}
 
 
+class SpikeEnv(gym.Env):
+    """Purpose-built: observations N(0, 1) in 3 dimensions, drawn from the seeded np_random,
+    except after the 300th step of an episode, when all three are 1000; Box actions, reward 1,
+    truncated after 310 steps. Normalized with running statistics of n earlier N(0, 1)
+    observations and the spikes of N envs at once, a spike lies about sqrt(n / N) standard
+    deviations out: about 17 for n = 1,200 (300 steps of 4 envs)."""
+
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+        self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def obs(self):
+        if self.t == 300:
+            return np.full(3, 1000, np.float32)
+        return self.np_random.normal(size=3).astype(np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        return self.obs(), 1.0, False, self.t >= 310, {}
+
+
 gym.register("TestNan-v0", entry_point=NanEnv)
 gym.register("TestNoRender-v0", entry_point=NoRenderEnv)
 gym.register("TestTruncOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=True, **kw))
 gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, **kw))
 gym.register("TestCount-v0", entry_point=CountEnv)
+gym.register("TestCountTrunc-v0", entry_point=CountEnv, kwargs={"trunc": True})
 gym.register("TestRandomLength-v0", entry_point=RandomLengthEnv)
 gym.register("TestFarObs-v0", entry_point=FarObsEnv)
+gym.register("TestSpike-v0", entry_point=SpikeEnv)
 
 
 @pytest.fixture(autouse=True)

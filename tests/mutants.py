@@ -45,11 +45,36 @@ BREAKS = {
         ("*", 'checked(int, lambda x: x > 0, "> 0")', 'checked(int, lambda x: x >= 0, "> 0")'),
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
+    "a2c-abbreviations": [("a2c.py", "allow_abbrev=False)", "allow_abbrev=True)")],
+    "unit-open-at-0": [
+        ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
+    ],
+    "list-for-tuple-refused": [
+        ("*", "same, env_kwargs = {int: float, list: tuple}, {}", "same, env_kwargs = {int: float}, {}")
+    ],
+    "kwargs-env-settings-refused": [("*", "if len(settings) > 2 and key not in settings:", "if key not in settings:")],
     "run-check-summary": [
         (
             "*",
             'if os.path.exists(os.path.join(self.dir, "config.json")):',
             'if os.path.exists(os.path.join(self.dir, "summary.json")):',
+        )
+    ],
+    # ------------------------------- defaults -------------------------------
+    "a2c-lam-default": [("a2c.py", '"--lam", type=unit, default=1.0,', '"--lam", type=unit, default=0.95,')],
+    "ppo-num-steps-default-and-help": [
+        (
+            "ppo.py",
+            'default=512, help="steps per env per rollout (default: 512)"',
+            'default=256, help="steps per env per rollout (default: 256)"',
+        )
+    ],
+    # ------------------------------- console -------------------------------
+    "time-left-in-seconds": [
+        (
+            "*",
+            "left = max(self.total - step, 0) * elapsed / step / 60",
+            "left = max(self.total - step, 0) * elapsed / step",
         )
     ],
     # ------------------------------- seeding -------------------------------
@@ -122,6 +147,12 @@ BREAKS = {
     ],
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
+    "dropped-return-carried": [
+        ("*", "                ep_ret[:], ret_acc[:] = 0.0, 0.0\n", "                ret_acc[:] = 0.0\n")
+    ],
+    "return-first-100": [
+        ("*", "self.recent = (self.recent + ended_rets)[-100:]", "self.recent = (self.recent + ended_rets)[:100]")
+    ],
     "return-from-scaled-rewards": [
         (
             "*",
@@ -145,6 +176,13 @@ BREAKS = {
     ],
     "mask-all": [("*", "mask = torch.stack(keep_buf)", "mask = torch.ones_like(torch.stack(keep_buf))")],
     "batch-cut-at-edge": [("*", "                    keep &= ~done\n", "                    keep[:] = False\n")],
+    "obs-clip-5": [
+        (
+            "*",
+            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)",
+            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -5, 5).astype(np.float32)",
+        )
+    ],
     # ------------------------------ weights Phi_t ------------------------------
     "rtg-past-episode-end": [("*", "acc = rew[t] + gamma * (1 - done[t]) * acc", "acc = rew[t] + gamma * acc")],
     "adv-not-centred": [
@@ -212,6 +250,14 @@ BREAKS = {
             "            b_ret = b_adv + v.flatten()\n",
         )
     ],
+    "ppo-kl-k1": [("ppo.py", "kl = (log_r.exp() - 1 - log_r).mean().item()", "kl = (-log_r).mean().item()")],
+    "ppo-target-kl-k1": [
+        (
+            "ppo.py",
+            "        if args.target_kl is not None and kl > args.target_kl:",
+            "        if args.target_kl is not None and (-log_r).mean().item() > args.target_kl:",
+        )
+    ],
     "vpg-vf-iters-ignored": [
         (
             "vpg.py",
@@ -220,6 +266,16 @@ BREAKS = {
         )
     ],
     "trpo-damping-ignored": [("trpo.py", "+ args.damping * v", "+ 0.1 * v")],
+    # --------------------------- final observations ---------------------------
+    "final-obs-at-terminations-only": [
+        (
+            "*",
+            """                if done.any():
+                    next_obs[done] = np.stack(info["final_obs"][done])""",
+            """                if term.any():
+                    next_obs[term] = np.stack(info["final_obs"][term])""",
+        )
+    ],
     "explained-var-plus": [
         (
             "*",

@@ -1,13 +1,16 @@
 """The command-line and output contract, for every script: smoke runs, run directory, the
-console, determinism, TensorBoard, and bad input (one line, exit code 2, no traceback)."""
+console (its time left in minutes), determinism, TensorBoard, bad input (one line, exit code 2,
+no traceback: abbreviated flags too), and the closed ends of a range accepted."""
 
 import importlib.util
 import json
 import re
+import time
 
+import gymnasium as gym
 import pytest
 import torch
-from conftest import SCRIPTS, load, run_cli, run_main, small, watch
+from conftest import SCRIPTS, flags, load, read_csv, run_cli, run_main, small, tiny, watch
 
 TIMING = ("sps", "time")
 
@@ -97,6 +100,63 @@ def test_mistakes_a_student_makes(tmp_path):
     rows = run_main("ppo", ["--total-steps", "1e3", "--num-steps", "64"], tmp_path / "e")
     assert json.loads((tmp_path / "e" / "config.json").read_text())["total_steps"] == 1000 and rows
     bad("ppo", ["--total-steps", "1e-3"], "argument --total-steps: must be a whole number > 0, got 1e-3")
+
+
+class Accepted(BaseException):
+    """Raised where an accepted run would make its first env."""
+
+
+def make_nothing(env_id, *args, **kwargs):
+    raise Accepted(f"the run was accepted and made {env_id}")
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_abbreviated_flags_are_refused(name, tmp_path, monkeypatch, capsys):
+    """A typo that argparse would read as an abbreviation (--total-step for --total-steps) is an
+    error in every script: one line, exit code 2, and no run."""
+    monkeypatch.setattr(gym, "make", make_nothing)
+    for typo in (["--total-step", "10"], ["--num-env", "2"]):
+        with pytest.raises(SystemExit) as stop:
+            load(name).main(typo + ["--logdir", str(tmp_path / "run")])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"unrecognized arguments: {typo[0]} {typo[1]}" in err, err
+    assert not (tmp_path / "run").exists()
+
+
+CLOSED_ENDS = [(n, f) for n in SCRIPTS for f in ("lam", "ent-coef", "vf-coef") if f in flags(n)]
+
+
+@pytest.mark.parametrize("name,flag", CLOSED_ENDS)
+def test_closed_ends_of_a_range_are_accepted(name, flag, tmp_path):
+    """--lam, --ent-coef and --vf-coef take any value in [0, 1]: 0 and 1 run."""
+    for value in ("0", "1"):
+        rows = run_main(name, [f"--{flag}", value, "--total-steps", "32"] + tiny(name), tmp_path / value)
+        config = json.loads((tmp_path / value / "config.json").read_text())
+        assert rows and config[flag.replace("-", "_")] == float(value)
+
+
+def test_time_left_is_in_minutes(tmp_path, monkeypatch, capsys):
+    """Each console row ends in "N min left": the steps to go at the pace so far, in minutes,
+    from the steps and the elapsed time (progress.csv's time) of the same row. A clock that
+    jumps 90 s at every reading makes the run take minutes."""
+    real, readings = time.time, []
+
+    def clock():
+        readings.append(None)
+        return real() + 90 * len(readings)
+
+    monkeypatch.setattr(time, "time", clock)
+    fast = ["--num-minibatches", "1", "--update-epochs", "1", "--vf-iters", "1", "--hidden", "8"]
+    load("ppo").main(["--total-steps", "6144", "--num-steps", "512", "--logdir", str(tmp_path)] + fast)
+    printed = re.findall(r"([\d,]+) of 6,144 steps .* (\d+) min left", capsys.readouterr().out)
+    rows = read_csv(tmp_path / "progress.csv")
+    assert len(printed) == len(rows) == 3
+    for (step, left), row in zip(printed, rows):
+        assert int(step.replace(",", "")) == int(row["step"])
+        want = (6144 - int(row["step"])) * float(row["time"]) / int(row["step"]) / 60
+        assert abs(int(left) - want) <= 0.51, (left, want, row)
+    assert int(printed[0][1]) >= 3
 
 
 def test_existing_logdir(tmp_path):

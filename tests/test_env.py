@@ -1,14 +1,16 @@
 """The env a run is made of: --env-kwargs reach every env a script makes and are saved with the
-model; a bad one is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
+model; a list stands for a tuple, and an env made by a **kwargs function takes any; a bad one
+is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
 user's own env, and the shipped example module's reward reaches training and watching."""
 
 import json
 import subprocess
 import sys
 
+import gymnasium as gym
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, load, run_main, small, watch
+from conftest import ROOT, SCRIPTS, load, run_main, small, tiny, watch
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -56,6 +58,42 @@ def test_literal_values():
         "terminate_when_unhealthy": False,
     }
     assert load("ppo").check_env("Pendulum-v1", ["render_mode=rgb_array"]) == {"render_mode": "rgb_array"}
+
+
+def spy_make(monkeypatch):
+    """Every gym.make(id, **kwargs) call, as (id, kwargs)."""
+    made, real = [], gym.make
+
+    def make(env_id, *args, **kwargs):
+        made.append((env_id, kwargs))
+        return real(env_id, *args, **kwargs)
+
+    monkeypatch.setattr(gym, "make", make)
+    return made
+
+
+@pytest.mark.parametrize("name,env", [(n, "Walker2d-v5") for n in SCRIPTS] + [("ppo", "Hopper-v5")])
+def test_a_list_for_a_tuple_setting(name, env, tmp_path, monkeypatch):
+    """healthy_z_range's default is a tuple; a list, as a student types it, is accepted too,
+    and reaches the env."""
+    made = spy_make(monkeypatch)
+    argv = ["--env", env, "--env-kwargs", "healthy_z_range=[0.5,2]", "--total-steps", "32"]
+    assert run_main(name, argv + tiny(name), tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"healthy_z_range": [0.5, 2]}
+    assert made and all(kwargs.get("healthy_z_range") == [0.5, 2] for _, kwargs in made)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_env_kwargs_for_an_env_made_by_a_kwargs_function(name, tmp_path, monkeypatch):
+    """examples/backward_walker.py makes its env with make_backward_walker(**kwargs), which
+    names no setting: --env-kwargs go through to Walker2d-v5 (a wrong one fails there)."""
+    monkeypatch.chdir(ROOT)  # --env module:id imports the module from the working directory
+    made = spy_make(monkeypatch)
+    argv = ["--env", "examples.backward_walker:BackwardWalker-v5", "--total-steps", "32"]
+    assert run_main(name, argv + ["--env-kwargs", "healthy_reward=2.5"] + tiny(name), tmp_path)
+    walkers = [kwargs for env_id, kwargs in made if env_id == "Walker2d-v5"]
+    assert walkers and all(kwargs.get("healthy_reward") == 2.5 for kwargs in walkers), made
+    assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"healthy_reward": 2.5}
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,13 @@ a half-written model.pt, refusing zero and a stopped run's directory, seeding th
 watching on fresh episodes with the saved, frozen statistics, gradient clipping, annealing, raw
 episode returns, whole episodes without a critic, the value loss and value targets; the batch
 the update sees (advantages normalized per batch, explained_var, passes over the batch,
-minibatches reshuffled every pass), the reward scaling, the loss on the sampled action, and
-a2c's entropy bonus."""
+minibatches reshuffled every pass), the reward scaling, the loss on the sampled action,
+a2c's entropy bonus, ppo's k3 KL estimate (its column and --target-kl), observations clipped at
++-10 after normalization, the logged returns of the episodes that ended (none carried over from
+a dropped one) and summary.json's return_last100."""
 
 import inspect
+import json
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -234,6 +237,34 @@ def test_watch_normalizes_with_the_saved_frozen_statistics(name, tmp_path, monke
     np.testing.assert_allclose(np.concatenate(inputs), expected, atol=1e-5)
 
 
+# ---------------------------- observations ----------------------------
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_normalized_observations_are_clipped_at_10(name, tmp_path, monkeypatch):
+    """The actor sees (obs - mean) / std clipped to [-10, 10]: RunningNorm keeps 7.5 and clips
+    100 to 10; and in a run on TestSpike-v0, whose 300th observation of an episode lies some 17
+    standard deviations out, the largest input the actor gets is exactly 10, in all 3 dimensions."""
+    mod = load(name)
+    norm = mod.RunningNorm(3)
+    np.testing.assert_allclose(norm(np.array([[100.0, -100.0, 7.5]])), [[10, -10, 7.5]], rtol=1e-6)
+    inputs, base = [], mod.Actor
+
+    class Seen(base):
+        """An actor that keeps every input of its first layer (the only one that takes 3 numbers)."""
+
+        def __init__(self, obs_dim, *args):
+            super().__init__(obs_dim, *args)
+            for m in self.modules():
+                if isinstance(m, torch.nn.Linear) and m.in_features == obs_dim:
+                    m.register_forward_pre_hook(lambda m, x: inputs.append(x[0].detach().reshape(-1, 3).clone()))
+
+    monkeypatch.setattr(mod, "Actor", Seen)
+    spikes = ["--env", "TestSpike-v0", "--total-steps", "1300", "--num-envs", "4", "--hidden", "8"]
+    run_main(name, spikes + small(name), tmp_path)
+    fed = torch.cat(inputs)
+    assert fed.abs().max().item() == pytest.approx(10), fed.abs().max()
+    assert fed.max(0).values.tolist() == pytest.approx([10, 10, 10])
+
+
 # ------------------------------- updates -------------------------------
 @pytest.mark.parametrize("name", ["a2c", "ppo"])
 def test_policy_gradient_norm_is_clipped(name, tmp_path, monkeypatch):
@@ -281,6 +312,63 @@ def test_annealed_rates_fall_to_zero(name, tmp_path, monkeypatch):
         falls_to_zero_from(0.05, deltas, len(rows))
     else:
         falls_to_zero_from(0.001, [lr for opt, lr, _ in steps if holds(opt, actors[0][0])], len(rows))
+
+
+def test_ppo_kl_column_is_the_k3_estimator(tmp_path, monkeypatch):
+    """progress.csv's kl is the mean over the batch of r - 1 - log r, r = pi(a|s) / pi_old(a|s)
+    with the policy the update leaves (the k3 estimator of KL(pi_old || pi)), not the mean of
+    -log r (k1): the two differ on these batches by far more than the column's rounding."""
+    mod = load("ppo")
+    seen, real = [], mod.update_policy
+
+    def update(actor, opt, b_obs, b_act, b_weights, b_logp_old, args):
+        stats = real(actor, opt, b_obs, b_act, b_weights, b_logp_old, args)
+        with torch.no_grad():
+            log_r = actor.dist(b_obs).log_prob(b_act) - b_logp_old
+        seen.append(((log_r.exp() - 1 - log_r).mean().item(), (-log_r).mean().item()))
+        return stats
+
+    monkeypatch.setattr(mod, "update_policy", update)
+    rows = run_main("ppo", ["--env", "Pendulum-v1", "--total-steps", "768", "--lr", "0.01"] + small("ppo"), tmp_path)
+    assert len(rows) == len(seen) == 3
+    for row, (k3, k1) in zip(rows, seen):
+        assert abs(k3 - k1) > 1e-4 and float(row["kl"]) == pytest.approx(k3, abs=1e-5), (row["kl"], k3, k1)
+
+
+def test_ppo_target_kl_stops_on_the_k3_estimate():
+    """--target-kl ends the passes over the batch after the first pass whose k3 estimate of the
+    KL exceeds it. The target is set where k1 would stop at another pass than k3."""
+    mod = load("ppo")
+    obs, adv = torch.randn(256, 3), torch.randn(256)
+    first = mod.Actor(3, gym.spaces.Box(-1, 1, (2,), np.float32), 16)
+    with torch.no_grad():
+        act = first.sample(obs)
+        logp_old = first.dist(obs).log_prob(act)
+
+    def update(epochs, target_kl):
+        actor = mod.Actor(3, gym.spaces.Box(-1, 1, (2,), np.float32), 16)
+        actor.load_state_dict(first.state_dict())
+        torch.manual_seed(1)  # the same minibatches in every call
+        args = SimpleNamespace(
+            update_epochs=epochs, num_minibatches=4, clip_ratio=0.2, target_kl=target_kl, max_grad_norm=0.5
+        )
+        stats = mod.update_policy(actor, torch.optim.Adam(actor.parameters(), 0.003), obs, act, adv, logp_old, args)
+        with torch.no_grad():
+            log_r = actor.dist(obs).log_prob(act) - logp_old
+        return stats, (log_r.exp() - 1 - log_r).mean().item(), (-log_r).mean().item()
+
+    after = [update(e, None)[1:] for e in range(1, 9)]  # (k3, k1) after e passes
+
+    def stop(target, k):
+        return next((e + 1 for e, kl in enumerate(after) if kl[k] > target), len(after))
+
+    values = sorted(kl for pair in after for kl in pair)
+    targets = [(a + b) / 2 for a, b in zip(values, values[1:]) if stop((a + b) / 2, 0) != stop((a + b) / 2, 1)]
+    assert targets, after
+    for target in targets:
+        stats = update(8, target)[0]
+        assert stats["epochs"] == stop(target, 0), (target, stats, after)
+        assert stats["kl"] == pytest.approx(after[stats["epochs"] - 1][0]), (target, stats, after)
 
 
 def test_a2c_value_loss_moves_the_critic(tmp_path, monkeypatch):
@@ -333,6 +421,58 @@ def test_return_mean_is_the_raw_episode_return(name, tmp_path):
     return_mean is 7.0: raw rewards (not scaled ones), summed from each episode's start."""
     rows = run_main(name, ["--env", "TestCount-v0", "--total-steps", "600"] + small(name), tmp_path)
     assert rows and all(r["return_mean"] == "7.0" and int(r["episodes"]) > 0 for r in rows), rows
+
+
+def spy_episodes(monkeypatch):
+    """The raw return of every episode that ends in a vector env, summed from the rewards its
+    step() gives; a reset() of the vector env drops the episodes under way, whose returns so far
+    go to `dropped`. Returns the lists (ended, dropped), in the order the episodes end."""
+    ended, dropped, sums = [], [], {}
+    real_reset, real_step = gym.vector.SyncVectorEnv.reset, gym.vector.SyncVectorEnv.step
+
+    def reset(self, *args, **kwargs):
+        out = real_reset(self, *args, **kwargs)
+        dropped.extend(x for x in sums.get(id(self), []) if x != 0)
+        sums[id(self)] = np.zeros(self.num_envs)
+        return out
+
+    def step(self, actions):
+        out = real_step(self, actions)
+        _, rew, term, trunc, _ = out
+        sums[id(self)] += rew
+        ended.extend(sums[id(self)][term | trunc])
+        sums[id(self)][term | trunc] = 0.0
+        return out
+
+    monkeypatch.setattr(gym.vector.SyncVectorEnv, "reset", reset)
+    monkeypatch.setattr(gym.vector.SyncVectorEnv, "step", step)
+    return ended, dropped
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_logged_returns_are_those_of_the_episodes_that_ended(name, tmp_path, monkeypatch):
+    """progress.csv's episodes and return_mean are those of the episodes that ended, each summed
+    from its own first step. TestRandomLength-v0's episodes end at different steps in different
+    envs, so simple_pg and rtg_pg drop episodes under way at a batch's end: none of a dropped
+    episode's return is carried into the next batch's first episodes."""
+    ended, dropped = spy_episodes(monkeypatch)
+    rows = run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "400"] + tiny(name), tmp_path)
+    episodes = sum(int(r["episodes"]) for r in rows)
+    logged = sum(float(r["return_mean"]) * int(r["episodes"]) for r in rows if r["return_mean"])
+    assert episodes == len(ended) > 20 and logged == pytest.approx(sum(ended), abs=0.005 * episodes)
+    assert len(dropped) > 5 or name not in CRITIC_FREE, dropped
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_return_last100_is_the_mean_of_the_last_100_episodes(name, tmp_path, monkeypatch):
+    """summary.json's return_last100 is the mean raw return of the last 100 episodes that ended
+    (TestRandomLength-v0: returns 1 to 12, so the first 100 have another mean)."""
+    ended, _ = spy_episodes(monkeypatch)
+    run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "1500", "--hidden", "8"] + small(name), tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    last, first = np.mean(ended[-100:]), np.mean(ended[:100])
+    assert len(ended) > 200 and abs(last - first) > 0.05, (len(ended), first, last)
+    assert summary["return_last100"] == pytest.approx(last, abs=0.005), (summary, first, last)
 
 
 @pytest.mark.parametrize("name", CRITIC_FREE)

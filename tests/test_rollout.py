@@ -53,14 +53,19 @@ def test_whole_episode_batches_hold_no_reset_transition(name, tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("name", WITH_CRITIC)
-def test_fixed_rollouts_hold_no_reset_transition_and_real_final_obs(name, tmp_path, monkeypatch):
+@pytest.mark.parametrize("env", ["TestCount-v0", "TestCountTrunc-v0"])
+def test_fixed_rollouts_hold_no_reset_transition_and_real_final_obs(name, env, tmp_path, monkeypatch):
+    """The observation counts the steps of an episode, which ends after 7 steps by termination
+    (TestCount-v0) or by truncation (TestCountTrunc-v0). Either way, where an episode ends the
+    critic is given its real final observation (the largest), not the next episode's first: a
+    truncation bootstraps from where the episode was cut."""
     mod = load(name)
     calls = capture_weights(monkeypatch, mod)
     monkeypatch.setattr(mod, "Critic", ObsCritic)
-    run_main(name, ["--env", "TestCount-v0", "--total-steps", "2000", "--num-steps", "50"], tmp_path)
+    run_main(name, ["--env", env, "--total-steps", "2000", "--num-steps", "50"], tmp_path)
     period = []
     for (rew, v, v_next, term, done, *_), _ in calls:
-        assert np.all(rew > 0) and np.array_equal(term, done)  # CountEnv only terminates
+        assert np.all(rew > 0) and np.array_equal(term, done if env == "TestCount-v0" else 0 * done)
         for n in range(done.shape[1]):
             ends = np.flatnonzero(done[:, n])
             period += list(np.diff(ends))
