@@ -33,15 +33,8 @@ def help_defaults(name, capsys):
 
 
 def agrees(said, value):
-    """Does the help's word for a default say this value?"""
-    if value is None:
-        # no value: a feature that is off, or a name made at run time (runs/ENV__ALGO__SEED__TIME)
-        return said in ("off", "none") or re.fullmatch(r"[a-z]+/[A-Z_]+", said) is not None
-    if isinstance(value, bool):
-        return said == ("on" if value else "off")
-    if isinstance(value, list):
-        return said == ("none" if not value else " ".join(map(str, value)))
-    if isinstance(value, (int, float)):
+    """Does the help's word for a default say this value? (argparse writes None, False, [].)"""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return re.fullmatch(NUMBER, said) is not None and float(said) == value
     return said == str(value)
 
