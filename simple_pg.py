@@ -9,6 +9,7 @@ import argparse
 import ast
 import collections
 import csv
+import difflib
 import importlib.util
 import inspect
 import json
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import gymnasium as gym
@@ -29,12 +31,12 @@ ALGO = os.path.splitext(os.path.basename(__file__))[0]
 
 
 # ================================ ARGUMENTS ================================
-# The types (seed, positive_int, discount, ...) check a value and give argparse's one-line
-# error for a wrong one; they are defined in PLUMBING, at the end of the file.
+# Parser (argparse's, with a hint for negative values) and the types (seed, positive_int,
+# discount, ...), which check a value and give a one-line error, are in PLUMBING, at the end.
 def parse_args(argv=None):
     # the devices to choose from: this machine's
     devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-    p = argparse.ArgumentParser(ALGO, description=__doc__.splitlines()[0], allow_abbrev=False)
+    p = Parser(ALGO, description=__doc__.splitlines()[0], allow_abbrev=False)
     # no usage line, so that an error is one line
     p.usage = argparse.SUPPRESS
     # each flag's help ends in its default
@@ -260,6 +262,8 @@ def main(argv=None):
     ep_ret = np.zeros(num_envs)
     global_step = 0
     update = 0
+    # model.pt from the start: a run stopped before its first update has one too
+    run.save(actor, obs_norm)
     try:
         while global_step < args.total_steps:
             update += 1
@@ -319,12 +323,12 @@ def main(argv=None):
             b_act = all_act[mask]
             weights = weights_fn(rew, done, args.gamma)
             stats = update_policy(actor, opt, b_obs, b_act, weights[mask])
-            run.log(update, global_step, ended_rets, stats, actor, obs_norm)
+            run.log(update, global_step, ended_rets, rew, stats, actor, obs_norm)
     except KeyboardInterrupt:
-        # Ctrl-C, or SIGTERM: the run is kept
+        # Ctrl-C, or SIGTERM: the run is kept as its last whole update left it
         pass
     envs.close()
-    run.finish(global_step, actor, obs_norm)
+    run.finish()
 
 
 # ==== PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here ====
@@ -341,6 +345,16 @@ def fail(message):
 def first_line(error):
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a hint where a negative value was read as a flag."""
+
+    def error(self, message):
+        if message.endswith("expected one argument"):
+            flag = message.split(":")[0].split()[-1]
+            message += f" (a value that begins with '-' goes after '=': {flag}=-1)"
+        super().error(message)
 
 
 def checked(cast, holds, rule):
@@ -386,6 +400,17 @@ def kind(value):
     return same.get(type(value), type(value))
 
 
+def own_bug(error, env_id):
+    """Was the error raised in the code of an env module of one's own (--env module:id)?"""
+    if ":" not in env_id:
+        return False
+    if isinstance(error, SyntaxError):
+        return True
+    where = traceback.extract_tb(error.__traceback__)[-1].filename
+    library = where.startswith((sys.prefix, sys.base_prefix, "<"))
+    return not library and where != __file__
+
+
 def check_env(env_id, pairs):
     """--env-kwargs KEY=VALUE as a dict, VALUE a Python literal (else a string) of the type
     of the setting's default; then one env is made and stepped, so bad input stops here."""
@@ -393,11 +418,15 @@ def check_env(env_id, pairs):
     try:
         settings = env_settings(env_id)
         for pair in pairs:
-            key, _, text = pair.partition("=")
+            key, equals, text = pair.partition("=")
+            if not equals:
+                fail(f"--env-kwargs takes KEY=VALUE: {pair!r} lacks its '='")
             # more than gym.make's own two: the env names its settings
             if len(settings) > 2 and key not in settings:
-                names = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-                fail(f"{env_id} has no setting {key}; it has {names}")
+                close = difflib.get_close_matches(key, settings)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                names = ", ".join(settings)
+                fail(f"{env_id} has no setting {key}{hint}; its settings: {names}")
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
@@ -412,6 +441,9 @@ def check_env(env_id, pairs):
         env.reset(seed=0)
         env.step(env.action_space.sample())
     except Exception as e:
+        if own_bug(e, env_id):
+            # not bad input but a bug in one's own env module: its traceback says where
+            raise
         # gymnasium raises several types here; all mean "cannot run this env"
         settings_said = f" with {env_kwargs}" if env_kwargs else ""
         fail(f"cannot make env {env_id!r}{settings_said}: {first_line(e)}")
@@ -433,13 +465,18 @@ class Run:
             fail("--tensorboard needs the optional package tensorboard: pip install tensorboard")
         args.env_kwargs = check_env(args.env, args.env_kwargs)
         self.args = args
-        name = f"{args.env}__{ALGO}__{args.seed}__{int(time.time())}"
+        # the settings given, as in forward_reward_weight=-1, tell runs of one env apart
+        given = [f"{key}={value}" for key, value in args.env_kwargs.items()]
         self.dir = args.logdir
         if self.dir is None:
-            self.dir = os.path.join("runs", name)
+            name = "-".join([args.env] + given).replace(" ", "").replace("/", "_")
+            self.dir = os.path.join("runs", f"{name}__{ALGO}__{args.seed}__{int(time.time())}")
+        args.logdir = self.dir
         # every run writes config.json first
         if os.path.exists(os.path.join(self.dir, "config.json")):
             fail(f"{self.dir} already holds a run; choose another --logdir")
+        if os.path.isdir(self.dir) and os.listdir(self.dir):
+            fail(f"{self.dir} is not empty; a run directory is new or empty")
         config = dict(vars(args), algo=ALGO, torch=torch.__version__)
         config.update(gymnasium=gym.__version__, numpy=np.__version__)
         try:
@@ -464,13 +501,22 @@ class Run:
             self.tensorboard = SummaryWriter(self.dir)
         # SIGTERM stops a run as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        env = args.env
+        if given:
+            env += f" ({', '.join(given)})"
         total = f"{args.total_steps:,} steps"
-        print(
-            f"{ALGO} on {args.env}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)"
-        )
+        self.say(f"{ALGO} on {env}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)")
         self.start = time.time()
 
-    def log(self, update, step, ended_rets, stats, actor, obs_norm):
+    def say(self, text):
+        """Print a line; a closed pipe (| head, or less quit) does not stop the run."""
+        try:
+            print(text, flush=True)
+        except BrokenPipeError:
+            # from now on the console goes nowhere, the exit's last flush too
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+    def log(self, update, step, ended_rets, rew, stats, actor, obs_norm):
         self.last_100.extend(ended_rets)
         self.row_returns += ended_rets
         self.last_log = dict(update=update, step=step, stats=stats)
@@ -479,9 +525,11 @@ class Run:
         if due or not finite:
             self.write_row(update, step, stats)
         if not finite:
-            # exit code 1; model.pt keeps the last good policy
-            why = f"non-finite loss at update {update}; model.pt holds the update before it"
-            sys.exit(f"{ALGO}: stopped: {why}")
+            why = f"non-finite loss at update {update}"
+            if not torch.isfinite(rew).all():
+                why += ": the env returned a non-finite reward"
+            # exit code 1; model.pt keeps the policy of the last whole update
+            sys.exit(f"{ALGO}: stopped: {why}; model.pt holds the policy before this update")
         self.save(actor, obs_norm)
 
     def write_row(self, update, step, stats):
@@ -506,7 +554,7 @@ class Run:
         minutes_left = max(total - step, 0) * elapsed / step / 60
         shown = ret if self.row_returns else "-"
         line = f"{step:,} of {total:,} steps ({step / total:.0%}) | return {shown}"
-        print(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left", flush=True)
+        self.say(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left")
         self.row_returns = []
         self.row_step = step
 
@@ -521,11 +569,15 @@ class Run:
         torch.save(model, os.path.join(self.dir, "model.tmp"))
         os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))
 
-    def finish(self, step, actor, obs_norm):
+    def finish(self):
+        """The run ends on the last whole update, also when Ctrl-C stopped one halfway: that
+        update's row, model.pt (saved when it ended) and the steps in summary.json agree."""
         last = self.last_log
-        if last is not None and last["step"] > self.row_step:
-            self.write_row(last["update"], last["step"], last["stats"])
-        self.save(actor, obs_norm)
+        step = 0
+        if last is not None:
+            step = last["step"]
+        if step > self.row_step:
+            self.write_row(last["update"], step, last["stats"])
         if self.tensorboard is not None:
             self.tensorboard.close()
         wall = time.time() - self.start
@@ -536,7 +588,7 @@ class Run:
         summary.update(return_last100=last_100, sps=int(step / wall), wall_s=round(wall, 1))
         Path(self.dir, "summary.json").write_text(json.dumps(summary, indent=2))
         ended = "done" if step >= self.args.total_steps else "interrupted"
-        print(f"{ended} at step {step:,}; mean return of the last 100 episodes {last_100}")
+        self.say(f"{ended} at step {step:,}; mean return of the last 100 episodes {last_100}")
 
 
 if __name__ == "__main__":

@@ -21,37 +21,44 @@ import time
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = ["simple_pg.py", "rtg_pg.py", "vpg.py", "a2c.py", "trpo.py", "ppo.py"]
 NOT_SEMANTIC = ("test_numbers.py", "test_diff.py", "test_style.py")  # they fail on any change at all
-RETURN_SUMS = """                ep_ret = ep_ret + rew  # statistics use the raw rewards, before any scaling
+RETURN_SUMS = """                # episode statistics use the raw rewards, before any scaling
+                ep_ret = ep_ret + rew
                 ended_rets.extend(ep_ret[done])
                 ep_ret[done] = 0.0
-                ret_acc = ret_acc * args.gamma * (1 - term) + rew  # as gymnasium's NormalizeReward, with its quirk:
-                ret_norm.update(ret_acc)  # a terminal reward starts a sum of its own; scale by the sums' std
-                rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)
+                rew = rew_scale(rew, term, done)
 """
 BREAKS = {
     # ------------------------------- saving -------------------------------
-    "no-save-on-interrupt": [("*", "        self.save(actor, obs_norm)\n        if self.tb:", "        if self.tb:")],
+    "no-save-on-interrupt": [("*", "    run.save(actor, obs_norm)\n    try:\n", "    try:\n")],
     "save-in-place": [
         (
             "*",
-            """        torch.save(dict(model, actor=actor.state_dict()), os.path.join(self.dir, "model.tmp"))
-        os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))  # never half-written""",
-            """        torch.save(dict(model, actor=actor.state_dict()), os.path.join(self.dir, "model.pt"))""",
+            '        torch.save(model, os.path.join(self.dir, "model.tmp"))\n'
+            '        os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))\n',
+            '        torch.save(model, os.path.join(self.dir, "model.pt"))\n',
         )
     ],
-    "env-kwargs-not-saved": [("*", "env=self.args.env, env_kwargs=self.args.env_kwargs, ", "env=self.args.env, ")],
+    "env-kwargs-not-saved": [
+        (
+            "*",
+            "model = dict(algo=ALGO, env=self.args.env, env_kwargs=self.args.env_kwargs)",
+            "model = dict(algo=ALGO, env=self.args.env, env_kwargs={})",
+        )
+    ],
     # ----------------------------- bad input -----------------------------
     "zero-accepted": [
-        ("*", 'checked(int, lambda x: x > 0, "> 0")', 'checked(int, lambda x: x >= 0, "> 0")'),
+        (
+            "*",
+            'checked(int, lambda x: x > 0, "a whole number > 0")',
+            'checked(int, lambda x: x >= 0, "a whole number > 0")',
+        ),
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
     "a2c-abbreviations": [("a2c.py", "allow_abbrev=False)", "allow_abbrev=True)")],
     "unit-open-at-0": [
         ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
     ],
-    "list-for-tuple-refused": [
-        ("*", "same, env_kwargs = {int: float, list: tuple}, {}", "same, env_kwargs = {int: float}, {}")
-    ],
+    "list-for-tuple-refused": [("*", "    same = {int: float, list: tuple}\n", "    same = {int: float}\n")],
     "kwargs-env-settings-refused": [("*", "if len(settings) > 2 and key not in settings:", "if key not in settings:")],
     "run-check-summary": [
         (
@@ -63,18 +70,14 @@ BREAKS = {
     # ------------------------------- defaults -------------------------------
     "a2c-lam-default": [("a2c.py", '"--lam", type=unit, default=1.0,', '"--lam", type=unit, default=0.95,')],
     "ppo-num-steps-default-and-help": [
-        (
-            "ppo.py",
-            'default=512, help="steps per env per rollout (default: 512)"',
-            'default=256, help="steps per env per rollout (default: 256)"',
-        )
+        ("ppo.py", 'default=512, help="steps per env per rollout"', 'default=256, help="steps per env per rollout"')
     ],
     # ------------------------------- console -------------------------------
     "time-left-in-seconds": [
         (
             "*",
-            "left = max(self.total - step, 0) * elapsed / step / 60",
-            "left = max(self.total - step, 0) * elapsed / step",
+            "minutes_left = max(total - step, 0) * elapsed / step / 60",
+            "minutes_left = max(total - step, 0) * elapsed / step",
         )
     ],
     # ------------------------------- seeding -------------------------------
@@ -148,23 +151,31 @@ BREAKS = {
     # ------------------------------- rollouts -------------------------------
     "no-return-reset": [("*", "                ep_ret[done] = 0.0\n", "")],
     "dropped-return-carried": [
-        ("*", "                ep_ret[:], ret_acc[:] = 0.0, 0.0\n", "                ret_acc[:] = 0.0\n")
+        (
+            "*",
+            "                ep_ret[:] = 0.0\n                rew_scale.ret[:] = 0.0\n",
+            "                rew_scale.ret[:] = 0.0\n",
+        )
     ],
     "return-first-100": [
-        ("*", "self.recent = (self.recent + ended_rets)[-100:]", "self.recent = (self.recent + ended_rets)[:100]")
+        (
+            "*",
+            "        self.last_100.extend(ended_rets)\n",
+            "        self.last_100.extend(ended_rets[: 100 - len(self.last_100)])\n",
+        )
     ],
     "return-from-scaled-rewards": [
         (
             "*",
             RETURN_SUMS,
-            "".join(RETURN_SUMS.splitlines(keepends=True)[i] for i in (3, 4, 5, 0, 1, 2)),  # summed after the scaling
+            "".join(RETURN_SUMS.splitlines(keepends=True)[i] for i in (4, 0, 1, 2, 3)),  # summed after the scaling
         )
     ],
     "reward-scale-by-var": [
         (
             "*",
-            "rew = np.clip(rew / np.sqrt(ret_norm.var + 1e-8), -10, 10)",
-            "rew = np.clip(rew / (ret_norm.var + 1e-8), -10, 10)",
+            "return np.clip(rew / np.sqrt(self.ret_norm.var + 1e-8), -10, 10)",
+            "return np.clip(rew / (self.ret_norm.var + 1e-8), -10, 10)",
         )
     ],
     "loss-on-clipped-action": [
@@ -177,41 +188,31 @@ BREAKS = {
     "mask-all": [("*", "mask = torch.stack(keep_buf)", "mask = torch.ones_like(torch.stack(keep_buf))")],
     "batch-cut-at-edge": [("*", "                    keep &= ~done\n", "                    keep[:] = False\n")],
     "obs-clip-5": [
-        (
-            "*",
-            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -10, 10).astype(np.float32)",
-            "return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -5, 5).astype(np.float32)",
-        )
+        ("*", "return np.clip(x, -10, 10).astype(np.float32)", "return np.clip(x, -5, 5).astype(np.float32)")
     ],
     # ------------------------------ weights Phi_t ------------------------------
     "rtg-past-episode-end": [("*", "acc = rew[t] + gamma * (1 - done[t]) * acc", "acc = rew[t] + gamma * acc")],
     "adv-not-centred": [
-        ("*", "b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)", "b_adv = b_adv / (b_adv.std() + 1e-8)")
+        ("*", "b_adv = (adv.flatten() - adv.mean()) / (adv.std() + 1e-8)", "b_adv = adv.flatten() / (adv.std() + 1e-8)")
     ],
     # ------------------------------- updates -------------------------------
-    "a2c-no-clip": [
-        (
-            "a2c.py",
-            "    nn.utils.clip_grad_norm_(list(actor.parameters()) + list(critic.parameters()), max_grad_norm)\n",
-            "",
-        )
-    ],
+    "a2c-no-clip": [("a2c.py", "    nn.utils.clip_grad_norm_(params, args.max_grad_norm)\n", "")],
     "ppo-no-clip": [("ppo.py", "            nn.utils.clip_grad_norm_(actor.parameters(), args.max_grad_norm)\n", "")],
     "ppo-anneal-up": [
         (
             "ppo.py",
-            "remaining = 1 - (global_step - T * N) / args.total_steps",
+            "remaining = 1 - (global_step - T * num_envs) / args.total_steps",
             "remaining = global_step / args.total_steps",
         )
     ],
     "anneal-zero-an-update-early": [
         (
             "*",
-            "remaining = 1 - (global_step - T * N) / args.total_steps",
+            "remaining = 1 - (global_step - T * num_envs) / args.total_steps",
             "remaining = 1 - global_step / args.total_steps",
         )
     ],
-    "trpo-delta-not-annealed": [("trpo.py", "remaining * args.delta, args)", "args.delta, args)")],
+    "trpo-delta-not-annealed": [("trpo.py", "max_kl = remaining * args.delta", "max_kl = args.delta")],
     "value-no-reshuffle": [
         (
             "*",
@@ -225,28 +226,34 @@ BREAKS = {
     "ppo-no-reshuffle": [
         (
             "ppo.py",
-            """    for epoch in range(args.update_epochs):
-        for idx in torch.randperm(len(b_obs)).chunk(args.num_minibatches):""",
-            """    perm = torch.randperm(len(b_obs))
-    for epoch in range(args.update_epochs):
-        for idx in perm.chunk(args.num_minibatches):""",
+            "    for _ in range(args.update_epochs):\n"
+            "        epochs += 1\n"
+            "        for idx in torch.randperm(len(b_obs)).chunk(args.num_minibatches):",
+            "    perm = torch.randperm(len(b_obs))\n"
+            "    for _ in range(args.update_epochs):\n"
+            "        epochs += 1\n"
+            "        for idx in perm.chunk(args.num_minibatches):",
         )
     ],
     "a2c-no-value-loss": [
-        ("a2c.py", "(loss_pi + vf_coef * loss_v - ent_coef * ent).backward()", "(loss_pi - ent_coef * ent).backward()")
+        (
+            "a2c.py",
+            "(loss_pi + args.vf_coef * loss_v - args.ent_coef * ent).backward()",
+            "(loss_pi - args.ent_coef * ent).backward()",
+        )
     ],
     "a2c-entropy-sign": [
         (
             "a2c.py",
-            "(loss_pi + vf_coef * loss_v - ent_coef * ent).backward()",
-            "(loss_pi + vf_coef * loss_v + ent_coef * ent).backward()",
+            "(loss_pi + args.vf_coef * loss_v - args.ent_coef * ent).backward()",
+            "(loss_pi + args.vf_coef * loss_v + args.ent_coef * ent).backward()",
         )
     ],
     "ppo-ret-from-norm-adv": [
         (
             "ppo.py",
-            "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n",
-            "            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)  # normalized per batch\n"
+            "            b_adv = (adv.flatten() - adv.mean()) / (adv.std() + 1e-8)\n",
+            "            b_adv = (adv.flatten() - adv.mean()) / (adv.std() + 1e-8)\n"
             "            b_ret = b_adv + v.flatten()\n",
         )
     ],
@@ -277,11 +284,7 @@ BREAKS = {
         )
     ],
     "explained-var-plus": [
-        (
-            "*",
-            'stats["explained_var"] = 1 - ((b_ret - v.flatten())',
-            'stats["explained_var"] = 1 - ((b_ret + v.flatten())',
-        )
+        ("*", "unexplained = (b_ret - v.flatten()).var()", "unexplained = (b_ret + v.flatten()).var()")
     ],
     # ------------------------------- tools -------------------------------
     "plot-mean-of-rows": [
@@ -308,6 +311,33 @@ BREAKS = {
         )
     ],
     "table-goal-over-3-seeds": [("benchmarks/table.py", "if len(v) >= 3:", "if len(v) > 3:")],
+    # ------------------------- paths a student takes -------------------------
+    "closed-pipe-stops-the-run": [
+        (
+            "*",
+            "        try:\n"
+            "            print(text, flush=True)\n"
+            "        except BrokenPipeError:\n"
+            "            # from now on the console goes nowhere, the exit's last flush too\n"
+            "            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())",
+            "        print(text, flush=True)",
+        )
+    ],
+    "logdir-with-other-files-accepted": [
+        ("*", "        if os.path.isdir(self.dir) and os.listdir(self.dir):\n", "        if False:\n")
+    ],
+    "final-save-of-a-cut-update": [("*", "    run.finish()\n", "    run.save(actor, obs_norm)\n    run.finish()\n")],
+    "run-directory-without-settings": [
+        ("*", 'given = [f"{key}={value}" for key, value in args.env_kwargs.items()]', "given = []")
+    ],
+    "no-hint-for-a-negative-value": [
+        ("*", 'message += f" (a value that begins', 'message += "" and f" (a value that begins')
+    ],
+    "missing-equals-read-as-empty": [("*", "            if not equals:\n", "            if False:\n")],
+    "own-env-bug-one-line": [("*", "    return not library and where != __file__", "    return False")],
+    "nan-reward-not-said": [
+        ("*", '                why += ": the env returned a non-finite reward"\n', "                pass\n")
+    ],
 }
 
 

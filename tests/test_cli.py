@@ -94,8 +94,9 @@ def test_mistakes_a_student_makes(tmp_path):
     walker = ["--env", "Walker2d-v5", "--logdir", str(tmp_path / "w"), "--env-kwargs"]
     bad("ppo", walker + ["terminate_when_unhealthy=no"], "takes a bool (default True), got 'no'")
     bad("ppo", walker + ["forward_reward_weight=minus1"], "takes a float (default 1.0), got 'minus1'")
-    bad("ppo", walker + ["forward_weight=1"], "Walker2d-v5 has no setting forward_weight; it has xml_file=")
-    bad("ppo", walker + ["forward_weight=1"], "forward_reward_weight=1.0, ctrl_cost_weight=0.001, healthy_reward=1.0")
+    closest = "(did you mean forward_reward_weight?); its settings: xml_file, frame_skip,"
+    bad("ppo", walker + ["forward_weight=1"], f"Walker2d-v5 has no setting forward_weight {closest}")
+    bad("ppo", walker + ["forward_weight=1"], "forward_reward_weight, ctrl_cost_weight, healthy_reward")
     assert not (tmp_path / "w").exists()
     rows = run_main("ppo", ["--total-steps", "1e3", "--num-steps", "64"], tmp_path / "e")
     assert json.loads((tmp_path / "e" / "config.json").read_text())["total_steps"] == 1000 and rows
@@ -201,8 +202,22 @@ def test_nan_stops_with_last_good_model(name, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         load(name).main(["--env", "TestNan-v0", "--total-steps", "3000", "--logdir", str(tmp_path)] + small(name))
     assert "non-finite loss at update" in str(stop.value.code)  # sys.exit(message): exit code 1
+    assert "the env returned a non-finite reward" in str(stop.value.code)
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in ckpt["actor"].values())
+
+
+def test_nan_in_the_first_update_still_leaves_a_model(tmp_path):
+    """The reward is NaN within the first update: the message is true, model.pt is there (the
+    policy as it started) and the message does not blame the learning."""
+    with pytest.raises(SystemExit) as stop:
+        load("ppo").main(
+            ["--env", "TestNan-v0", "--num-steps", "128", "--num-minibatches", "4", "--logdir", str(tmp_path)]
+        )
+    said = str(stop.value.code)
+    assert "non-finite loss at update 1: the env returned a non-finite reward" in said, said
+    assert "model.pt holds the policy before this update" in said
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["algo"] == "ppo"
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -257,3 +272,97 @@ def test_tensorboard(tmp_path):
     # TensorBoard keeps float32 and the CSV 5 decimals: equal within 1e-4, not to the last digit
     csv_values = [float(r["loss_pi"]) for r in rows]
     assert [e.value for e in acc.Scalars("loss_pi")] == pytest.approx(csv_values, abs=1e-4)
+
+
+# ------------------------- paths a student takes -------------------------
+def test_a_closed_console_pipe_keeps_the_run(tmp_path):
+    """`python vpg.py ... | head -1`: the console's pipe closes after the first line; the run
+    goes on to its end without a traceback, and writes summary.json."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    args = ["--total-steps", "6000", "--num-steps", "64", "--logdir", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "vpg.py"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().startswith("vpg on CartPole-v1")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and "Traceback" not in err, err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] >= 6000 and str(summary["steps"]) == read_csv(tmp_path / "progress.csv")[-1]["step"]
+
+
+def test_a_logdir_that_holds_other_files_is_refused(tmp_path):
+    """--logdir runs, the folder of all runs: refused in one line, and nothing in it touched."""
+    (tmp_path / "other_run").mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    args = ["--logdir", str(tmp_path), "--total-steps", "64", "--num-steps", "16"]
+    bad("vpg", args, f"{tmp_path} is not empty; a run directory is new or empty")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other_run"]
+    assert (tmp_path / "notes.txt").read_text() == "mine" and not any((tmp_path / "other_run").iterdir())
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_an_interrupt_mid_update_keeps_the_last_whole_update(name, tmp_path, monkeypatch, capsys):
+    """Ctrl-C (or SIGTERM) in the middle of an update: the run directory agrees with itself on
+    the last whole update. summary.json's steps, the console's, progress.csv's last row and
+    model.pt all belong to it, not to the update that was cut."""
+    mod = load(name)
+    fn = "update_actor_critic" if name == "a2c" else "update_policy"
+    real, whole = getattr(mod, fn), []
+
+    def cut_on_the_third(actor, *args):
+        out = real(actor, *args)
+        if len(whole) == 2:
+            # the policy has moved, but the update has not ended
+            raise KeyboardInterrupt
+        whole.append({k: v.clone() for k, v in actor.state_dict().items()})
+        return out
+
+    monkeypatch.setattr(mod, fn, cut_on_the_third)
+    mod.main(["--total-steps", "100000", "--logdir", str(tmp_path)] + tiny(name))
+    out = capsys.readouterr().out
+    rows = read_csv(tmp_path / "progress.csv")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert rows[-1]["update"] == "2" and summary["steps"] == int(rows[-1]["step"])
+    assert f"interrupted at step {summary['steps']:,};" in out
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)["actor"]
+    assert all(torch.equal(saved[k], whole[1][k]) for k in saved)
+
+
+def test_the_run_directory_names_the_settings_given(tmp_path, monkeypatch):
+    """Three homework runs (forward, backward, still) are three directories one can tell apart:
+    the default run directory and the first console line name the env settings given, and
+    config.json stores the directory used."""
+    monkeypatch.chdir(tmp_path)
+    mod = load("vpg")
+    out = io_of(mod, ["--env", "Pendulum-v1", "--env-kwargs", "g=9.0", "--total-steps", "64", "--num-steps", "16"])
+    (run,) = (tmp_path / "runs").iterdir()
+    assert re.fullmatch(r"Pendulum-v1-g=9\.0__vpg__1__\d+", run.name), run.name
+    assert out.splitlines()[0].startswith(
+        f"vpg on Pendulum-v1 (g=9.0), 64 steps, run directory {run.relative_to(tmp_path)}"
+    )
+    assert json.loads((run / "config.json").read_text())["logdir"] == str(run.relative_to(tmp_path))
+
+
+def io_of(mod, args):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        mod.main(args)
+    return out.getvalue()
+
+
+def test_a_negative_value_and_a_missing_equals_sign(tmp_path):
+    """--lr -3e-4 reads as a flag: the error says how to pass it; --env-kwargs KEY VALUE (a
+    space for the =) says what is missing."""
+    bad("ppo", ["--lr", "-3e-4"], "argument --lr: expected one argument (a value that begins with '-' goes after '='")
+    bad("ppo", ["--lr=-3e-4"], "argument --lr: must be positive, got -3e-4")
+    walker = ["--env", "Walker2d-v5", "--logdir", str(tmp_path / "w"), "--env-kwargs"]
+    bad("ppo", walker + ["forward_reward_weight", "-1"], "takes KEY=VALUE: 'forward_reward_weight' lacks its '='")
+    assert not (tmp_path / "w").exists()
