@@ -10,6 +10,7 @@ Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et a
 Run: python a2c.py --env Walker2d-v5
 """
 
+# ast, difflib, inspect, signal, traceback and the like serve PLUMBING, at the end
 import argparse
 import ast
 import collections
@@ -92,8 +93,9 @@ def make_envs(env_id, env_kwargs, num_envs):
     """num_envs copies of the env, stepped one after another in this process: one call of
     the network acts in all of them, and a batch fills num_envs times faster.
     SAME_STEP autoreset: the step that ends an episode returns its real reward, term, trunc
-    and infos["final_obs"], and its obs is already the next episode's first. (The default
-    mode, NEXT_STEP, would add a fake transition instead: reward 0, action ignored.)"""
+    and infos["final_obs"] (the scripts with a critic bootstrap from it), and its obs is
+    already the next episode's first. (The default mode, NEXT_STEP, would add a fake
+    transition instead: reward 0, action ignored.)"""
     fns = [lambda: make_env(env_id, env_kwargs) for _ in range(num_envs)]
     mode = gym.vector.AutoresetMode.SAME_STEP
     return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)
@@ -130,16 +132,22 @@ class RunningNorm:
 
 
 class RewardScale:
-    """Rewards divided by the running std of the discounted return, so that one learning
-    rate (and one critic) fits tasks whose rewards differ a hundredfold. The mean is not
-    subtracted: that would change which actions pay. As gymnasium's NormalizeReward, with
-    its quirk: a terminal reward starts a sum of its own."""
+    """Each reward divided by the running std of the discounted return, so that one learning
+    rate fits tasks whose rewards differ a hundredfold. One positive number divides all the
+    rewards of a step alike, so the weights Phi_t keep their signs and order. The mean is not
+    subtracted: that would change which actions pay. The numbers are those of gymnasium's
+    NormalizeReward, with its quirk: a terminal step's reward is summed on its own, not added
+    to its episode's sum (the 1 - term)."""
 
     def __init__(self, num_envs, gamma):
         self.gamma = gamma
         # the discounted return of each env's episode so far
         self.ret = np.zeros(num_envs)
         self.ret_norm = RunningNorm(())
+
+    def reset(self):
+        """New episodes in every env: new sums."""
+        self.ret[:] = 0.0
 
     def __call__(self, rew, term, done):
         self.ret = self.ret * self.gamma * (1 - term) + rew
@@ -313,7 +321,8 @@ def main(argv=None):
                 with torch.no_grad():
                     act = actor.sample(obs_buf[-1])
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
-                # first, so that every use of this obs sees the same statistics
+                # the statistics take the new obs in before any use normalizes it, so that
+                # all its uses (next step's input, the bootstrap's next obs) see one scale
                 obs_norm.update(obs)
                 done = term | trunc
                 next_obs = obs.copy()

@@ -153,8 +153,8 @@ BREAKS = {
     "dropped-return-carried": [
         (
             "*",
-            "                ep_ret[:] = 0.0\n                rew_scale.ret[:] = 0.0\n",
-            "                rew_scale.ret[:] = 0.0\n",
+            "                ep_ret[:] = 0.0\n                rew_scale.reset()\n",
+            "                rew_scale.reset()\n",
         )
     ],
     "return-first-100": [
