@@ -414,7 +414,7 @@ def print_table(result, head):
     print(f"  {'Phi_t':<15}" + "".join(f"{c:>19}" for c in cols))
     for name, s in result["table"].items():
         cells = [pm(s["relvar"], ".2g"), pm(s["cos"], ".3f")]
-        cells += [pm(s["angle"], ".1f"), pm(s["reldist"], ".2g")]
+        cells += [pm(s["angle"], ".1f"), pm(s["reldist"], ".3f")]
         print(f"  {name:<15}" + "".join(f"{c:>19}" for c in cells))
 
 
