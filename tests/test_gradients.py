@@ -112,3 +112,19 @@ def test_bad_input_is_one_line(argv, says):
     result = run_cli("tools/gradients", argv)
     assert result.returncode == 2
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_keep_models_copies_model_pt_along_a_run(tmp_path):
+    """tools/keep_models.py: a copy of model.pt after the first update, then after each update
+    that passes a multiple of --every, named by the step; each one a model tools/gradients.py reads."""
+    run = tmp_path / "run"
+    argv = ["--every", "400", "rtg_pg.py", "--total-steps", "2000", "--batch-steps", "100", "--hidden", "8"]
+    result = run_cli("tools/keep_models", argv + ["--logdir", str(run)])
+    assert result.returncode == 0, result.stderr
+    steps = sorted(int(p.stem) for p in (run / "models").glob("*.pt"))
+    assert 100 <= steps[0] < 400 and len(steps) >= 5, steps
+    # one copy per multiple of 400 passed, and none between
+    assert [s // 400 for s in steps[1:]] == list(range(1, len(steps))), steps
+    model = torch.load(run / "models" / f"{steps[-1]}.pt", weights_only=True)
+    assert set(gradients.KEYS) <= set(model)
+    assert run_cli("tools/keep_models", ["no_such.py"]).returncode == 2

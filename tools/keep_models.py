@@ -1,8 +1,8 @@
 """Train with one of the scripts and keep a copy of model.pt along the way.
 
-Runs SCRIPT's own main with the flags after it, and after every update whose step count has
-passed the next multiple of --every, copies the run's model.pt to RUN/models/STEP.pt (STEP:
-the env steps so far). tools/gradients.py measures the gradient estimators at those policies.
+Runs SCRIPT's own main with the flags after it and copies the run's model.pt to
+RUN/models/STEP.pt (STEP: the env steps so far) after the first update and after every update
+that passes the next multiple of --every. tools/gradients.py measures the gradient estimators at those policies.
 Run: python tools/keep_models.py --every 100000 rtg_pg.py --env Walker2d-v4 --logdir runs/rtg
 """
 
@@ -77,8 +77,7 @@ def main(argv=None):
         os.makedirs(os.path.join(self.dir, "models"), exist_ok=True)
         src = os.path.join(self.dir, "model.pt")
         shutil.copyfile(src, os.path.join(self.dir, "models", f"{step}.pt"))
-        while marks["next"] <= step:
-            marks["next"] += args.every
+        marks["next"] = (step // args.every + 1) * args.every
 
     module.Run.log = log_and_keep
     module.main(args.flags)
