@@ -74,11 +74,15 @@ def parse_args(argv):
     add("--hidden", type=positive_int, default=64, help="fresh network: units (default: 64)")
     add("--seed", type=whole, default=1, help="seed of the network, envs, V (default: 1)")
     add("--steps", type=positive_int, default=160_000, help="measured steps (default: 160000)")
-    add("--batch-steps", type=positive_int, default=5000, help="fewest steps a batch (5000)")
+    helps = "fewest steps a batch (default: 5000)"
+    add("--batch-steps", type=positive_int, default=5000, help=helps)
     sizes = [500, 1000, 2000, 4000, 8000, 16000]
-    add("--sizes", type=positive_int, nargs="*", default=sizes, help="batch sizes to sweep")
+    helps = "batch sizes to sweep; none: no sweep (default: 500 ... 16000)"
+    add("--sizes", type=positive_int, nargs="*", default=sizes, help=helps)
     add("--gamma", type=discount, default=1.0, help="discount (default: 1.0, undiscounted)")
-    add("--lams", type=unit, nargs="+", default=[0.95, 0.9, 0.5, 0.0], help="GAE lambdas")
+    lams = [0.95, 0.9, 0.5, 0.0]
+    helps = "GAE lambdas (default: 0.95 0.9 0.5 0)"
+    add("--lams", type=unit, nargs="+", default=lams, help=helps)
     add("--num-steps", type=positive_int, default=5, help="a2c's rollout length (default: 5)")
     add("--vf-steps", type=positive_int, default=32_000, help="steps to fit V (default: 32000)")
     add("--vf-iters", type=whole, default=20, help="passes to fit V; 0: untrained (default: 20)")

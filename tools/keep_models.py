@@ -2,7 +2,7 @@
 
 Runs SCRIPT's own main with the flags after it and copies the run's model.pt to
 RUN/models/STEP.pt (STEP: the env steps so far) after the first update and after every update
-that passes the next multiple of --every. tools/gradients.py measures the gradient estimators at those policies.
+that passes the next multiple of --every: tools/gradients.py measures the estimators there.
 Run: python tools/keep_models.py --every 100000 rtg_pg.py --env Walker2d-v4 --logdir runs/rtg
 """
 
