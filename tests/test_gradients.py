@@ -128,3 +128,25 @@ def test_keep_models_copies_model_pt_along_a_run(tmp_path):
     model = torch.load(run / "models" / f"{steps[-1]}.pt", weights_only=True)
     assert set(gradients.KEYS) <= set(model)
     assert run_cli("tools/keep_models", ["no_such.py"]).returncode == 2
+
+
+def test_a_broken_file_is_named_with_its_line(tmp_path):
+    """An edit that breaks one of the files: one line naming the error's type, file and line."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "gradients.py", tmp_path / "tools")
+    for name in gradients.FILES:
+        text = (ROOT / f"{name}.py").read_text()
+        if name == "vpg":
+            text = text.replace("\nimport argparse\n", "\nimport argparse\nundefined_name\n", 1)
+        (tmp_path / f"{name}.py").write_text(text)
+    cmd = [sys.executable, str(tmp_path / "tools" / "gradients.py")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "NameError in " in result.stderr and "vpg.py, line " in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

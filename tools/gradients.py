@@ -13,6 +13,7 @@ import argparse
 import importlib.util
 import os
 import sys
+import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = ("simple_pg", "rtg_pg", "vpg", "a2c")
@@ -98,7 +99,12 @@ def load_file(name):
     try:
         spec.loader.exec_module(module)
     except Exception as e:
-        fail(f"cannot load {path}: {type(e).__name__}: {e}")
+        # an edit of the file: say where, as a traceback would
+        frame = traceback.extract_tb(e.__traceback__)[-1]
+        where = f"{frame.filename}, line {frame.lineno}"
+        if isinstance(e, SyntaxError):
+            where = f"{e.filename}, line {e.lineno}"
+        fail(f"cannot load {path}: {type(e).__name__} in {where}: {e}")
     return module
 
 
