@@ -50,7 +50,8 @@ def exact_moments(V):
 
 def test_estimates_match_the_exact_gradient_and_variance():
     """On batches of whole episodes, the tool's gradient (the files' own weights_fn and loss) has
-    the exact mean and its relative variance is the exact one, within their sampling error."""
+    the exact mean, the exact variance and the exact relative variance, within their sampling
+    error."""
     exact, V = exact_grad_and_values()
     moments = exact_moments(V)
     np.testing.assert_allclose(moments["reward-to-go"]["mean"], exact.ravel(), rtol=1e-9)
@@ -69,6 +70,9 @@ def test_estimates_match_the_exact_gradient_and_variance():
         # the loss is a mean over the batch's per_batch * H steps: g = sum of G over episodes / (per_batch H)
         mean, se = H * G.mean(0).numpy(), H * G.std(0).numpy() / np.sqrt(K)
         assert np.all(np.abs(mean - m["mean"]) < 4 * se), (name, mean, m["mean"], se)
+        # the variance of one batch's estimate: the trace of the covariance of G over per_batch H^2
+        var = gradients.jackknife(lambda keep: gradients.spread(G[keep]), K)
+        assert abs(var["value"] - m["trace"] / (per_batch * H**2)) < 4 * var["se"], (name, var, m)
         var_of_mean = m["trace"] / (K * per_batch)
         expected = m["trace"] / per_batch / ((m["mean"] ** 2).sum() + var_of_mean)
         got = gradients.relvar(G)

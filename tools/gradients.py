@@ -345,12 +345,16 @@ def jackknife(stat, K):
     return dict(value=float(full), se=float(se))
 
 
+def spread(g):
+    """E||g - mean g||^2 estimated from the rows of g (K, P)."""
+    mean = g.mean(0)
+    return ((g - mean) ** 2).sum(1).sum() / (len(g) - 1)
+
+
 def relvar(G):
     def stat(keep):
         g = G[keep]
-        mean = g.mean(0)
-        var = ((g - mean) ** 2).sum(1).sum() / (len(g) - 1)
-        return var / (mean**2).sum()
+        return spread(g) / (g.mean(0) ** 2).sum()
 
     return jackknife(stat, len(G))
 
