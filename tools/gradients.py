@@ -17,7 +17,7 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = ("simple_pg", "rtg_pg", "vpg", "a2c")
-KEYS = ("algo", "env", "env_kwargs", "hidden", "actor")
+KEYS = ("algo", "env", "env_kwargs", "hidden", "actor", "obs_mean", "obs_var")
 MORE = """details:
   Rewards are the raw ones: the scripts divide them by a running std,
   a positive constant per batch, which changes no direction.
