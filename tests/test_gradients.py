@@ -2,12 +2,15 @@
 Phi_t on the tiny MDP of test_theory.py, and the ladder's orderings on CartPole-v1."""
 
 import itertools
+import shutil
+import subprocess
+import sys
 
 import gradients
 import numpy as np
 import pytest
 import torch
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from test_theory import MU, R_MEAN, THETA, A, H, P, S, TabularActor, exact_grad_and_values, sample
 
 LAMS = [0.5, 0.0]
@@ -136,12 +139,6 @@ def test_keep_models_copies_model_pt_along_a_run(tmp_path):
 
 def test_a_broken_file_is_named_with_its_line(tmp_path):
     """An edit that breaks one of the files: one line naming the error's type, file and line."""
-    import shutil
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     (tmp_path / "tools").mkdir()
     shutil.copy(ROOT / "tools" / "gradients.py", tmp_path / "tools")
     for name in gradients.FILES:
