@@ -338,6 +338,24 @@ BREAKS = {
     "nan-reward-not-said": [
         ("*", '                why += ": the env returned a non-finite reward"\n', "                pass\n")
     ],
+    # ------------------------- the gradient estimators -------------------------
+    "rtg-is-r-tau": [
+        (
+            "rtg_pg.py",
+            "        ret[t] = acc\n    return ret\n",
+            "        ret[t] = acc\n    for t in range(1, len(rew)):\n"
+            "        ret[t] = torch.where(done[t - 1] > 0, ret[t], ret[t - 1])\n    return ret\n",
+        )
+    ],
+    "gradients-no-baseline": [
+        (
+            "tools/gradients.py",
+            'out["rtg - V"] = gae(rew, v, v_next, done, done, gamma, 1.0)',
+            'out["rtg - V"] = gae(rew, 0 * v, 0 * v_next, done, done, gamma, 1.0)',
+        )
+    ],
+    "gae-lam-ignored": [("vpg.py", "gamma * lam * (1 - done[t]) * acc", "gamma * (1 - done[t]) * acc")],
+    "keep-models-every-update": [("tools/keep_models.py", 'if step < marks["next"]:', "if False:")],
 }
 
 

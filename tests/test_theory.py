@@ -39,8 +39,9 @@ def exact_grad_and_values(theta=THETA):
     return grad.numpy(), V
 
 
-def sample(m=M, seed=1, theta=THETA):
-    """m episodes of length H, stored (T, N) as the scripts store them; rewards carry noise."""
+def sample(m=M, seed=1, theta=THETA, noise=0.5):
+    """m episodes of length H, stored (T, N) as the scripts store them; rewards carry noise
+    (uniform in [-noise, noise])."""
     g = np.random.default_rng(seed)
     pi = np.exp(theta) / np.exp(theta).sum(-1, keepdims=True)
     s = np.zeros((H + 1, m), int)
@@ -48,7 +49,7 @@ def sample(m=M, seed=1, theta=THETA):
     s[0] = (g.random(m)[:, None] > np.cumsum(MU)).sum(-1)
     for t in range(H):
         a[t] = (g.random(m)[:, None] > np.cumsum(pi[s[t]], -1)).sum(-1)
-        r[t] = R_MEAN[s[t], a[t]] + g.uniform(-0.5, 0.5, m)
+        r[t] = R_MEAN[s[t], a[t]] + g.uniform(-noise, noise, m)
         s[t + 1] = (g.random(m)[:, None] > np.cumsum(P[s[t], a[t]], -1)).sum(-1)
     done = np.zeros((H, m))
     done[-1] = 1.0  # the horizon ends every episode: a true end, nothing to bootstrap

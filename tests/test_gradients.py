@@ -1,0 +1,153 @@
+"""tools/gradients.py: its estimates against the exact gradient and the exact variance of each
+Phi_t on the tiny MDP of test_theory.py, and the ladder's orderings on CartPole-v1."""
+
+import itertools
+import shutil
+import subprocess
+import sys
+
+import gradients
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT, run_cli
+from test_theory import MU, R_MEAN, THETA, A, H, P, S, TabularActor, exact_grad_and_values, sample
+
+LAMS = [0.5, 0.0]
+
+
+def exact_moments(V):
+    """E[G] and E||G - E[G]||^2 of the per-episode estimate G = sum_t Phi_t grad log pi(a_t|s_t)
+    for each Phi_t, by enumerating every trajectory of the tiny MDP (noise-free rewards)."""
+    pi = np.exp(THETA) / np.exp(THETA).sum(-1, keepdims=True)
+    probs, grads = [], {k: [] for k in ("R(tau)", "reward-to-go", "rtg - V", "GAE 0.5", "GAE 0")}
+    for s0 in range(S):
+        for steps in itertools.product(range(A * S), repeat=H):
+            s, p, r, score = [s0], MU[s0], [], []
+            for t, k in enumerate(steps):
+                a, s_next = divmod(k, S)
+                p *= pi[s[t], a] * P[s[t], a, s_next]
+                r.append(R_MEAN[s[t], a])
+                one = np.zeros((S, A))
+                one[s[t]] = np.eye(A)[a] - pi[s[t]]
+                score.append(one.ravel())
+                s.append(s_next)
+            probs.append(p)
+            rtg = np.cumsum(r[::-1])[::-1]
+            v = np.array([V[t, s[t]] for t in range(H + 1)])
+            delta = np.array(r) + v[1:] - v[:-1]
+            phi = {"R(tau)": np.full(H, sum(r)), "reward-to-go": rtg, "rtg - V": rtg - v[:-1]}
+            for lam in LAMS:
+                phi[f"GAE {lam:g}"] = [sum(lam**l * delta[t + l] for l in range(H - t)) for t in range(H)]
+            for name, w in phi.items():
+                grads[name].append(sum(w_t * sc for w_t, sc in zip(w, score)))
+    probs = np.array(probs)
+    assert abs(probs.sum() - 1) < 1e-9
+    moments = {}
+    for name, G in grads.items():
+        G = np.array(G)
+        mean = probs @ G
+        moments[name] = dict(mean=mean, trace=float(probs @ ((G - mean) ** 2).sum(1)))
+    return moments
+
+
+def test_estimates_match_the_exact_gradient_and_variance():
+    """On batches of whole episodes, the tool's gradient (the files' own weights_fn and loss) has
+    the exact mean, the exact variance and the exact relative variance, within their sampling
+    error."""
+    exact, V = exact_grad_and_values()
+    moments = exact_moments(V)
+    np.testing.assert_allclose(moments["reward-to-go"]["mean"], exact.ravel(), rtol=1e-9)
+    K, per_batch = 200, 50
+    s, a, r, _ = sample(m=K * per_batch, seed=3, noise=0.0)
+    mask = torch.ones(H, K * per_batch, dtype=torch.bool)
+    pool = gradients.pool_of(torch.tensor(s[:-1]), torch.tensor(a), torch.tensor(r, dtype=torch.float32), mask)
+    v = torch.tensor(V[np.arange(H)[:, None], s[:-1]], dtype=torch.float32)
+    mods = {name: gradients.load_file(name) for name in gradients.FILES}
+    weights = gradients.weightings(mods, pool, v, 1.0, LAMS, 2, seed=0)
+    batches = gradients.split(pool, per_batch * H)
+    assert len(batches) == K
+    actor = TabularActor(THETA)
+    for name, m in moments.items():
+        G = gradients.batch_grads(actor, gradients.update_for(mods, name), pool, weights[name], batches)
+        # the loss is a mean over the batch's per_batch * H steps: g = sum of G over episodes / (per_batch H)
+        mean, se = H * G.mean(0).numpy(), H * G.std(0).numpy() / np.sqrt(K)
+        assert np.all(np.abs(mean - m["mean"]) < 4 * se), (name, mean, m["mean"], se)
+        # the variance of one batch's estimate: the trace of the covariance of G over per_batch H^2
+        var = gradients.jackknife(lambda keep: gradients.spread(G[keep]), K)
+        assert abs(var["value"] - m["trace"] / (per_batch * H**2)) < 4 * var["se"], (name, var, m)
+        var_of_mean = m["trace"] / (K * per_batch)
+        expected = m["trace"] / per_batch / ((m["mean"] ** 2).sum() + var_of_mean)
+        got = gradients.relvar(G)
+        assert abs(got["value"] - expected) < 4 * got["se"], (name, got, expected)
+    assert moments["R(tau)"]["trace"] > moments["reward-to-go"]["trace"] > moments["rtg - V"]["trace"]
+
+
+def cartpole(*more):
+    argv = ["--steps", "24000", "--vf-steps", "6000", "--batch-steps", "1000", "--sizes", "--seed", "3"]
+    return gradients.run(gradients.parse_args(argv + list(more)))["result"]["table"]
+
+
+def test_cartpole_variance_falls_down_the_ladder():
+    """CartPole-v1, a fresh policy: R(tau) > reward-to-go > reward-to-go minus a fitted V in the
+    relative variance of one batch's estimate."""
+    table = cartpole()
+    var = [table[k]["relvar"]["value"] for k in ("R(tau)", "reward-to-go", "rtg - V")]
+    assert var[0] > var[1] > var[2], var
+
+
+def test_cartpole_gae_bias_grows_as_lambda_falls_with_a_poor_v():
+    """With V left untrained (--vf-iters 0) GAE leans on a wrong V more as lambda falls: its
+    pooled mean moves away from reward-to-go's, while lambda = 1 (reward-to-go minus V) stays
+    unbiased."""
+    table = cartpole("--vf-iters", "0", "--lams", "0.9", "0.5", "0")
+    bias = [table[k]["reldist"]["value"] for k in ("rtg - V", "GAE 0.9", "GAE 0.5", "GAE 0")]
+    assert bias[0] < bias[1] < bias[2] < bias[3], bias
+    assert bias[0] < 3 * table["rtg - V"]["reldist"]["se"] + 0.05, table["rtg - V"]
+
+
+@pytest.mark.parametrize(
+    "argv,says",
+    [
+        (["--batch-steps", "0"], "--batch-steps: must be a whole number > 0"),
+        (["--lams", "1.5"], "--lams: must be in [0, 1]"),
+        (["no/such/run"], "no/such/run: no such file"),
+        (["--env", "NoSuchEnv-v0"], "cannot make env 'NoSuchEnv-v0'"),
+    ],
+)
+def test_bad_input_is_one_line(argv, says):
+    result = run_cli("tools/gradients", argv)
+    assert result.returncode == 2
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_keep_models_copies_model_pt_along_a_run(tmp_path):
+    """tools/keep_models.py: a copy of model.pt after the first update, then after each update
+    that passes a multiple of --every, named by the step; each one a model tools/gradients.py reads."""
+    run = tmp_path / "run"
+    argv = ["--every", "400", "rtg_pg.py", "--total-steps", "2000", "--batch-steps", "100", "--hidden", "8"]
+    result = run_cli("tools/keep_models", argv + ["--logdir", str(run)])
+    assert result.returncode == 0, result.stderr
+    steps = sorted(int(p.stem) for p in (run / "models").glob("*.pt"))
+    assert 100 <= steps[0] < 400 and len(steps) >= 5, steps
+    # one copy per multiple of 400 passed, and none between
+    assert [s // 400 for s in steps[1:]] == list(range(1, len(steps))), steps
+    model = torch.load(run / "models" / f"{steps[-1]}.pt", weights_only=True)
+    assert set(gradients.KEYS) <= set(model)
+    assert run_cli("tools/keep_models", ["no_such.py"]).returncode == 2
+
+
+def test_a_broken_file_is_named_with_its_line(tmp_path):
+    """An edit that breaks one of the files: one line naming the error's type, file and line."""
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "gradients.py", tmp_path / "tools")
+    for name in gradients.FILES:
+        text = (ROOT / f"{name}.py").read_text()
+        if name == "vpg":
+            text = text.replace("\nimport argparse\n", "\nimport argparse\nundefined_name\n", 1)
+        (tmp_path / f"{name}.py").write_text(text)
+    cmd = [sys.executable, str(tmp_path / "tools" / "gradients.py")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "NameError in " in result.stderr and "vpg.py, line " in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
