@@ -183,7 +183,9 @@ def test_sigterm_keeps_the_run(tmp_path):
         text=True,
     )
     deadline = time.time() + 120
-    while not (tmp_path / "model.pt").exists() and time.time() < deadline:
+    # model.pt is there from the start: wait for a row of progress.csv, then stop the run
+    progress = tmp_path / "progress.csv"
+    while not (progress.exists() and len(progress.read_text().splitlines()) >= 2) and time.time() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)

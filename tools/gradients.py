@@ -507,7 +507,9 @@ def run(args):
         fail(f"--steps {args.steps} holds fewer than 3 batches of --batch-steps")
     episodes = pool["mask"].shape[1]
     length = float(pool["mask"].sum(0).float().mean())
-    where = args.run or f"a fresh network (--seed {seed})"
+    where = f"a fresh network (--seed {seed})"
+    if args.run:
+        where = args.run
     print(f"{where} on {policy['env']}, gamma {args.gamma:g}, raw rewards")
     print(f"  {episodes:,} episodes of mean length {length:,.0f}")
     print(f"  V: {args.vf_iters} passes over {args.vf_steps:,} other steps, ", end="")
@@ -533,8 +535,13 @@ def main(argv=None):
         print("the figure needs matplotlib: pip install matplotlib")
         return
     env = out["policy"]["env"]
-    path = args.figure or f"gradients-{env}.png"
-    title = f"{args.run or 'a fresh network'} on {env}"
+    path = f"gradients-{env}.png"
+    if args.figure:
+        path = args.figure
+    policy_name = "a fresh network"
+    if args.run:
+        policy_name = args.run
+    title = f"{policy_name} on {env}"
     if out["sweep"]:
         figure(path, out["result"], out["sweep"], args.lams, title)
 
