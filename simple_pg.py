@@ -217,7 +217,7 @@ def weights_fn(rew, done, gamma):
     rew, done are (T, N): done[t] says the transition from obs[t] ended its episode."""
     ret = torch.zeros_like(rew)
     acc = torch.zeros_like(rew[0])
-    # return from t to the episode's end
+    # the sum stops where an episode ends
     for t in reversed(range(len(rew))):
         acc = rew[t] + gamma * (1 - done[t]) * acc
         ret[t] = acc
