@@ -8,12 +8,11 @@ Theory: Spinning Up's TRPO page; Schulman et al. 2015, "Trust Region Policy Opti
 Run: python trpo.py --env Walker2d-v5
 """
 
-# ast, difflib, inspect, signal, traceback and the like serve PLUMBING, at the end
+# ast, inspect, signal, traceback and the like serve PLUMBING, at the end
 import argparse
 import ast
 import collections
 import csv
-import difflib
 import importlib.util
 import inspect
 import json
@@ -34,189 +33,20 @@ from torch.distributions import Categorical, Independent, Normal
 ALGO = os.path.splitext(os.path.basename(__file__))[0]
 
 
-# ================================ ARGUMENTS ================================
-# Parser (argparse's, with a hint for negative values) and the types (seed, positive_int,
-# discount, ...), which check a value and give a one-line error, are in PLUMBING, at the end.
-def parse_args(argv=None):
-    # the devices to choose from: this machine's
-    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-    p = Parser(ALGO, description=__doc__.splitlines()[0], allow_abbrev=False)
-    # no usage line, so that an error is one line
-    p.usage = argparse.SUPPRESS
-    # each flag's help ends in its default
-    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-    p.add_argument("--env", default="CartPole-v1", help="env id, or module:id of your own")
-    p.add_argument(
-        "--env-kwargs",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="settings of the env, VALUE a Python literal",
-    )
-    p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs")
-    p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all")
-    p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process")
-    p.add_argument("--gamma", type=discount, default=0.995, help="discount factor")
-    p.add_argument("--hidden", type=positive_int, default=64, help="units per hidden layer (two)")
-    p.add_argument("--log-std-init", type=number, default=-0.5, help="Gaussian's first log-std")
-    p.add_argument("--device", default="cpu", choices=devices, help="torch device")
-    p.add_argument("--logdir", default=None, help="run directory; None: runs/ENV__ALGO__SEED__TIME")
-    p.add_argument(
-        "--tensorboard",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="TensorBoard curves too, needs tensorboard",
-    )
-    # algorithm-specific
-    p.add_argument("--num-steps", type=positive_int, default=512, help="steps per env per rollout")
-    p.add_argument("--lam", type=unit, default=0.95, help="GAE lambda")
-    p.add_argument("--vf-lr", type=positive, default=1e-3, help="V's learning rate, annealed to 0")
-    p.add_argument("--vf-iters", type=positive_int, default=10, help="passes to fit V")
-    p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass")
-    p.add_argument("--delta", type=positive, default=0.02, help="trust region, annealed to 0")
-    p.add_argument("--cg-iters", type=positive_int, default=10, help="conjugate gradient steps")
-    p.add_argument("--damping", type=positive, default=0.1, help="added to H's diagonal")
-    p.add_argument("--backtrack-iters", type=positive_int, default=10, help="most backtracks")
-    args = p.parse_args(argv)
-    if args.num_minibatches > args.num_steps * args.num_envs:
-        fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
-    return args
-
-
-# ============================ ENVIRONMENT (shared) ============================
-def make_env(env_id, env_kwargs):
-    """The one place where an env is made: training, the env check and tools/watch.py all
-    call it, so a wrapper added here changes them all alike. env_kwargs are the env's own
-    settings (--env-kwargs); they are saved with the model."""
-    return gym.make(env_id, disable_env_checker=True, **env_kwargs)
-
-
-def make_envs(env_id, env_kwargs, num_envs):
-    """num_envs copies of the env, stepped one after another in this process: one call of
-    the network acts in all of them, and a batch fills num_envs times faster.
-    SAME_STEP autoreset: the step that ends an episode returns its real reward, term, trunc
-    and infos["final_obs"] (the scripts with a critic bootstrap from it), and its obs is
-    already the next episode's first. (The default mode, NEXT_STEP, would add a fake
-    transition instead: reward 0, action ignored.)"""
-    fns = [lambda: make_env(env_id, env_kwargs) for _ in range(num_envs)]
-    mode = gym.vector.AutoresetMode.SAME_STEP
-    return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)
-
-
-class RunningNorm:
-    """Running mean and variance of a stream of batches (the parallel form of Welford's
-    update). Observations are normalized with it: MuJoCo's range from hundredths (angles)
-    to tens (velocities), and mean 0, std 1 gives every input an equal start. Every script
-    normalizes alike, so that the diff between two shows the theory and nothing else."""
-
-    def __init__(self, shape):
-        self.mean = np.zeros(shape)
-        self.var = np.ones(shape)
-        # not 0: no division by zero; the first batch all but sets the statistics
-        self.count = 1e-4
-
-    def update(self, x):
-        batch_mean = x.mean(0)
-        batch_var = x.var(0)
-        n = len(x)
-        diff = batch_mean - self.mean
-        total = self.count + n
-        self.mean = self.mean + diff * n / total
-        # both sums of squares, plus what the gap between the two means adds
-        sq_sum = self.var * self.count + batch_var * n
-        self.var = (sq_sum + diff**2 * self.count * n / total) / total
-        self.count = total
-
-    def __call__(self, x):
-        x = (x - self.mean) / np.sqrt(self.var + 1e-8)
-        # clipped: one far-out observation cannot swamp the network
-        return np.clip(x, -10, 10).astype(np.float32)
-
-
-class RewardScale:
-    """Each reward divided by the running std of the discounted return, so that one learning
-    rate fits tasks whose rewards differ a hundredfold. One positive number divides all the
-    rewards of a step alike, so the weights Phi_t keep their signs and order. The mean is not
-    subtracted: that would change which actions pay. The numbers are those of gymnasium's
-    NormalizeReward, with its quirk: a terminal step's reward is summed on its own, not added
-    to its episode's sum (the 1 - term)."""
-
-    def __init__(self, num_envs, gamma):
-        self.gamma = gamma
-        # the discounted return of each env's episode so far
-        self.ret = np.zeros(num_envs)
-        self.ret_norm = RunningNorm(())
-
-    def reset(self):
-        """New episodes in every env: new sums."""
-        self.ret[:] = 0.0
-
-    def __call__(self, rew, term, done):
-        self.ret = self.ret * self.gamma * (1 - term) + rew
-        self.ret_norm.update(self.ret)
-        # every episode starts a new sum
-        self.ret[done] = 0.0
-        return np.clip(rew / np.sqrt(self.ret_norm.var + 1e-8), -10, 10)
-
-
-# ============================= NETWORKS (shared) =============================
-def mlp(sizes, out_gain):
-    """Tanh MLP, orthogonal init: hidden layers at gain sqrt(2), the output layer at out_gain
-    (a small one starts the policy near uniform, its mean near 0)."""
-    layers = []
-    last = len(sizes) - 2
-    for i in range(len(sizes) - 1):
-        layer = nn.Linear(sizes[i], sizes[i + 1])
-        gain = out_gain if i == last else np.sqrt(2)
-        nn.init.orthogonal_(layer.weight, gain)
-        nn.init.zeros_(layer.bias)
-        layers.append(layer)
-        if i < last:
-            layers.append(nn.Tanh())
-    return nn.Sequential(*layers)
-
-
-class Actor(nn.Module):
-    """pi(a|s). Discrete actions: a Categorical over the network's logits. Box actions: a
-    diagonal Gaussian whose mean is the network's output and whose log-std is a free vector,
-    the same in every state; Independent sums log-prob and entropy over the dimensions."""
-
-    def __init__(self, obs_dim, act_space, hidden):
-        super().__init__()
-        self.discrete = isinstance(act_space, gym.spaces.Discrete)
-        if self.discrete:
-            act_dim = act_space.n
-        else:
-            act_dim = act_space.shape[0]
-        self.net = mlp([obs_dim, hidden, hidden, act_dim], out_gain=0.01)
-        if not self.discrete:
-            self.log_std = nn.Parameter(torch.zeros(act_dim))
-            self.low = act_space.low
-            self.high = act_space.high
-
-    def dist(self, obs):
-        out = self.net(obs)
-        if self.discrete:
-            return Categorical(logits=out)
-        return Independent(Normal(out, self.log_std.exp()), 1)
-
-    def sample(self, obs):
-        """a ~ pi(.|s), drawn as dist(obs).sample() would draw it, called at every env step."""
-        out = self.net(obs)
-        if self.discrete:
-            # Gumbel-max: the argmax of the logits plus Gumbel noise -log(e), e ~ Exp(1),
-            # is a Categorical sample. Measured: rtg_pg on CartPole-v1 takes 21% less
-            # CPU time than with Categorical(logits=out).sample().
-            return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
-        return out + self.log_std.exp() * torch.randn_like(out)
-
-    def to_env(self, act):
-        """The env gets the sample clipped to its bounds; the loss keeps the sample itself."""
-        act = act.cpu().numpy()
-        if self.discrete:
-            return act
-        return np.clip(act, self.low, self.high)
+# ============================== WEIGHTS PHI_T ==============================
+def weights_fn(rew, v, v_next, term, done, gamma, lam):
+    """Phi_t = GAE advantage (GAE paper eq. 16): sum_l (gamma lam)^l delta_{t+l}, where
+    delta_t = r_t + gamma V(s_{t+1}) - V(s_t); lam=1 gives reward-to-go minus V, lam=0 delta_t.
+    All (T, N); V(s_{t+1}) is 0 after a termination, V(final obs) after a truncation or cut.
+    The rewards come divided by a running std (RewardScale, in ENVIRONMENT below)."""
+    delta = rew + gamma * (1 - term) * v_next - v
+    adv = torch.zeros_like(rew)
+    acc = torch.zeros_like(rew[0])
+    # the sum stops where an episode ends
+    for t in reversed(range(len(rew))):
+        acc = delta[t] + gamma * lam * (1 - done[t]) * acc
+        adv[t] = acc
+    return adv
 
 
 # ================================== CRITIC ==================================
@@ -232,21 +62,6 @@ class Critic(nn.Module):
 
     def forward(self, obs):
         return self.net(obs).squeeze(-1)
-
-
-# ============================== WEIGHTS PHI_T ==============================
-def weights_fn(rew, v, v_next, term, done, gamma, lam):
-    """Phi_t = GAE advantage (GAE paper eq. 16): sum_l (gamma lam)^l delta_{t+l}, where
-    delta_t = r_t + gamma V(s_{t+1}) - V(s_t); lam=1 gives reward-to-go minus V, lam=0 delta_t.
-    All (T, N); V(s_{t+1}) is 0 after a termination, V(final obs) after a truncation or cut."""
-    delta = rew + gamma * (1 - term) * v_next - v
-    adv = torch.zeros_like(rew)
-    acc = torch.zeros_like(rew[0])
-    # the sum stops where an episode ends
-    for t in reversed(range(len(rew))):
-        acc = delta[t] + gamma * lam * (1 - done[t]) * acc
-        adv[t] = acc
-    return adv
 
 
 # ================================= UPDATE =================================
@@ -318,18 +133,15 @@ def update_value(critic, vf_opt, b_obs, b_ret, iters, num_minibatches):
 
 # ================================== MAIN ==================================
 def main(argv=None):
+    # the flags: in ARGUMENTS, below
     args = parse_args(argv)
     # Run, in PLUMBING: checks the env, then writes the run directory, logs and model.pt
     run = Run(args)
-    # tiny networks: threads cost more than they save
-    torch.set_num_threads(1)
-    # no argument checks in the distributions: a NaN (from a NaN reward, say) then reaches
-    # the loss, where Run.log stops the run with one clear line instead of a traceback
-    torch.distributions.Distribution.set_default_validate_args(False)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    # seeds, and torch set for small networks: in NETWORKS, below
+    set_up_torch(args.seed)
     device = torch.device(args.device)
     num_envs = args.num_envs
+    # make_envs, RunningNorm, RewardScale: in ENVIRONMENT, below; Actor: in NETWORKS, below
     envs = make_envs(args.env, args.env_kwargs, num_envs)
     obs_dim = envs.single_observation_space.shape[0]
     actor = Actor(obs_dim, envs.single_action_space, args.hidden).to(device)
@@ -359,7 +171,7 @@ def main(argv=None):
             # Storage: a list of (N, ...) tensors, one per step (N = --num-envs), stacked
             # to (T, N, ...) below: time first, [t] is the step taken from obs[t].
             # T steps in each of the N envs, cutting episodes anywhere. next_buf[t] holds
-            # where step t really led (infos["final_obs"] where an episode ended), so the
+            # where step t really led (info["final_obs"] where an episode ended), so the
             # critic can bootstrap after a truncation or at the cut, and not after a
             # termination. Where step t ended no episode, next_buf[t] is obs_buf[t + 1].
             obs_buf = []
@@ -373,8 +185,7 @@ def main(argv=None):
                 with torch.no_grad():
                     act = actor.sample(obs_buf[-1])
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
-                # the statistics take the new obs in before any use normalizes it, so that
-                # all its uses (next step's input, the bootstrap's next obs) see one scale
+                # the statistics take the new obs in first, so that all its uses see one scale
                 obs_norm.update(obs)
                 done = term | trunc
                 next_obs = obs.copy()
@@ -411,8 +222,8 @@ def main(argv=None):
             b_adv = (adv.flatten() - adv.mean()) / (adv.std() + 1e-8)
             with torch.no_grad():
                 b_logp_old = actor.dist(b_obs).log_prob(b_act)
-            # share of the run to go, before this batch
-            remaining = 1 - (global_step - T * num_envs) / args.total_steps
+            # share of the run to go: the batches before this one are done
+            remaining = 1 - (update - 1) * T * num_envs / args.total_steps
             vf_opt.param_groups[0]["lr"] = remaining * args.vf_lr
             max_kl = remaining * args.delta
             stats = update_policy(actor, b_obs, b_act, b_adv, b_logp_old, max_kl, args)
@@ -427,20 +238,211 @@ def main(argv=None):
     run.finish()
 
 
+# ============================= NETWORKS (shared) =============================
+def set_up_torch(seed):
+    """Seeds torch and numpy; sets torch for networks too small to gain from its extras."""
+    # tiny networks: threads cost more than they save
+    torch.set_num_threads(1)
+    # no argument checks in the distributions: a NaN (from a NaN reward, say) then reaches
+    # the loss, where Run.log stops the run with one clear line instead of a traceback
+    torch.distributions.Distribution.set_default_validate_args(False)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def mlp(sizes, out_gain):
+    """Tanh MLP, orthogonal init: hidden layers at gain sqrt(2), the output layer at out_gain
+    (a small one starts the policy near uniform, its mean near 0)."""
+    layers = []
+    last = len(sizes) - 2
+    for i in range(len(sizes) - 1):
+        layer = nn.Linear(sizes[i], sizes[i + 1])
+        gain = out_gain if i == last else np.sqrt(2)
+        nn.init.orthogonal_(layer.weight, gain)
+        nn.init.zeros_(layer.bias)
+        layers.append(layer)
+        if i < last:
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+class Actor(nn.Module):
+    """pi(a|s). Discrete actions: a Categorical over the network's logits. Box actions: a
+    diagonal Gaussian whose mean is the network's output and whose log-std is a free vector,
+    the same in every state; Independent sums log-prob and entropy over the dimensions."""
+
+    def __init__(self, obs_dim, act_space, hidden):
+        super().__init__()
+        self.discrete = isinstance(act_space, gym.spaces.Discrete)
+        if self.discrete:
+            act_dim = act_space.n
+        else:
+            act_dim = act_space.shape[0]
+        self.net = mlp([obs_dim, hidden, hidden, act_dim], out_gain=0.01)
+        if not self.discrete:
+            self.log_std = nn.Parameter(torch.zeros(act_dim))
+            self.low = act_space.low
+            self.high = act_space.high
+
+    def dist(self, obs):
+        out = self.net(obs)
+        if self.discrete:
+            return Categorical(logits=out)
+        return Independent(Normal(out, self.log_std.exp()), 1)
+
+    def sample(self, obs):
+        """a ~ pi(.|s), drawn as dist(obs).sample() would draw it, called at every env step."""
+        out = self.net(obs)
+        if self.discrete:
+            # Gumbel-max: the argmax of the logits plus Gumbel noise -log(e), e ~ Exp(1),
+            # is a Categorical sample. Measured: rtg_pg on CartPole-v1 takes 21% less
+            # CPU time than with Categorical(logits=out).sample().
+            return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
+        return out + self.log_std.exp() * torch.randn_like(out)
+
+    def to_env(self, act):
+        """The env gets the sample clipped to its bounds; the loss keeps the sample itself."""
+        act = act.cpu().numpy()
+        if self.discrete:
+            return act
+        return np.clip(act, self.low, self.high)
+
+
+# ============================ ENVIRONMENT (shared) ============================
+def make_env(env_id, env_kwargs):
+    """The one place where an env is made: training, the env check and tools/watch.py all
+    call it, so a wrapper added here changes them all alike. env_kwargs are the env's own
+    settings (--env-kwargs); they are saved with the model."""
+    return gym.make(env_id, disable_env_checker=True, **env_kwargs)
+
+
+def make_envs(env_id, env_kwargs, num_envs):
+    """num_envs copies of the env, stepped one after another in this process: one call of
+    the network acts in all of them, and a batch fills num_envs times faster.
+    SAME_STEP autoreset: the step that ends an episode returns its real reward, term, trunc
+    and info["final_obs"] (the episode's real last obs), and its obs is already the next
+    episode's first. (The default mode, NEXT_STEP, would add a fake transition instead:
+    reward 0, action ignored.)"""
+    fns = [lambda: make_env(env_id, env_kwargs) for _ in range(num_envs)]
+    mode = gym.vector.AutoresetMode.SAME_STEP
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)
+
+
+class RunningNorm:
+    """Running mean and variance of a stream of batches (the parallel form of Welford's
+    update). Observations are normalized with it: MuJoCo's range from hundredths (angles)
+    to tens (velocities), and mean 0, std 1 gives every input an equal start. Every script
+    normalizes alike, so that the diff between two shows the theory and nothing else."""
+
+    def __init__(self, shape):
+        self.mean = np.zeros(shape)
+        self.var = np.ones(shape)
+        # not 0: no division by zero; the first batch all but sets the statistics
+        self.count = 1e-4
+
+    def update(self, x):
+        batch_mean = x.mean(0)
+        batch_var = x.var(0)
+        n = len(x)
+        diff = batch_mean - self.mean
+        total = self.count + n
+        self.mean = self.mean + diff * n / total
+        # both sums of squares, plus what the gap between the two means adds
+        sq_sum = self.var * self.count + batch_var * n
+        self.var = (sq_sum + diff**2 * self.count * n / total) / total
+        self.count = total
+
+    def __call__(self, x):
+        x = (x - self.mean) / np.sqrt(self.var + 1e-8)
+        # clipped: one far-out observation cannot swamp the network
+        return np.clip(x, -10, 10).astype(np.float32)
+
+
+class RewardScale:
+    """Each reward divided by the running std of the discounted return, so that one learning
+    rate fits tasks whose rewards differ a hundredfold. One positive number divides all the
+    rewards of a step alike, so the weights Phi_t keep their signs and order. The mean is not
+    subtracted: that would change which actions pay. The numbers are those of gymnasium's
+    NormalizeReward, with its quirk: a terminal step's reward is summed on its own, not added
+    to its episode's sum (the 1 - term)."""
+
+    def __init__(self, num_envs, gamma):
+        self.gamma = gamma
+        # the discounted return of each env's episode so far
+        self.ret = np.zeros(num_envs)
+        self.ret_norm = RunningNorm(())
+
+    def reset(self):
+        """New episodes in every env: new sums."""
+        self.ret[:] = 0.0
+
+    def __call__(self, rew, term, done):
+        self.ret = self.ret * self.gamma * (1 - term) + rew
+        self.ret_norm.update(self.ret)
+        # every episode starts a new sum
+        self.ret[done] = 0.0
+        return np.clip(rew / np.sqrt(self.ret_norm.var + 1e-8), -10, 10)
+
+
+# ================================ ARGUMENTS ================================
+# Parser (argparse's, with a hint for negative values) and the types (seed, positive_int,
+# discount, ...), which check a value and give a one-line error, are in PLUMBING, at the end.
+def parse_args(argv=None):
+    # the devices to choose from: this machine's
+    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    p = Parser(ALGO, description=__doc__.splitlines()[0], allow_abbrev=False)
+    # no usage line, so that an error is one line
+    p.usage = argparse.SUPPRESS
+    # each flag's help ends in its default
+    p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    p.add_argument("--env", default="CartPole-v1", help="env id, or module:id of your own")
+    p.add_argument(
+        "--env-kwargs",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="settings of the env, VALUE a Python literal",
+    )
+    p.add_argument("--seed", type=seed, default=1, help="seed of torch, numpy and the envs")
+    p.add_argument("--total-steps", type=positive_int, default=1_000_000, help="env steps in all")
+    p.add_argument("--num-envs", type=positive_int, default=4, help="parallel envs in one process")
+    p.add_argument("--gamma", type=discount, default=0.995, help="discount factor")
+    p.add_argument("--hidden", type=positive_int, default=64, help="units per hidden layer (two)")
+    p.add_argument("--log-std-init", type=number, default=-0.5, help="Gaussian's first log-std")
+    p.add_argument("--device", default="cpu", choices=devices, help="torch device")
+    p.add_argument("--logdir", default=None, help="run directory; None: runs/ENV__ALGO__SEED__TIME")
+    p.add_argument(
+        "--tensorboard",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="TensorBoard curves too, needs tensorboard",
+    )
+    # algorithm-specific
+    p.add_argument("--num-steps", type=positive_int, default=512, help="steps per env per rollout")
+    p.add_argument("--lam", type=unit, default=0.95, help="GAE lambda")
+    p.add_argument("--vf-lr", type=positive, default=1e-3, help="V's learning rate, annealed to 0")
+    p.add_argument("--vf-iters", type=positive_int, default=10, help="passes to fit V")
+    p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass")
+    p.add_argument("--delta", type=positive, default=0.02, help="trust region, annealed to 0")
+    p.add_argument("--cg-iters", type=positive_int, default=10, help="conjugate gradient steps")
+    p.add_argument("--damping", type=positive, default=0.1, help="added to H's diagonal")
+    p.add_argument("--backtrack-iters", type=positive_int, default=10, help="most backtracks")
+    args = p.parse_args(argv)
+    if args.num_minibatches > args.num_steps * args.num_envs:
+        fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
+    return args
+
+
 # ==== PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here ====
 # fewest env steps between two rows of progress.csv: a row per 20-step update would flood it
 ROW_STEPS = 2048
 
 
 def fail(message):
-    """Bad input: one line on stderr and exit code 2, as argparse does."""
-    print(f"{ALGO}: error: {message}", file=sys.stderr)
+    """Bad input: one line on stderr (the first of a long message) and exit code 2."""
+    print(f"{ALGO}: error: {message}".strip().splitlines()[0], file=sys.stderr)
     sys.exit(2)
-
-
-def first_line(error):
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 class Parser(argparse.ArgumentParser):
@@ -476,17 +478,12 @@ unit = checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")
 discount = checked(float, lambda x: 0 < x <= 1, "in (0, 1]")
 
 
-def env_settings(env_id):
-    """{name: default} of what the env's maker and gym.make take as keyword arguments."""
-    if ":" in env_id:
-        # module:id: importing the module (from the working directory too) registers id
-        sys.path.append(os.getcwd())
-        importlib.import_module(env_id.split(":")[0])
-    maker = gym.spec(env_id.split(":")[-1]).entry_point
+def env_defaults(env_id):
+    """{setting: default} of the env's maker; an unknown setting is left to gym.make to name."""
+    maker = gym.spec(env_id).entry_point
     if isinstance(maker, str):
         maker = gym.envs.registration.load_env_creator(maker)
-    params = list(inspect.signature(maker).parameters.values())
-    params += inspect.signature(gym.make).parameters.values()
+    params = inspect.signature(maker).parameters.values()
     return {p.name: p.default for p in params if p.default is not p.empty}
 
 
@@ -496,39 +493,26 @@ def kind(value):
     return same.get(type(value), type(value))
 
 
-def own_bug(error, env_id):
-    """Was the error raised in the code of an env module of one's own (--env module:id)?"""
-    if ":" not in env_id:
-        return False
-    if isinstance(error, SyntaxError):
-        return True
-    where = traceback.extract_tb(error.__traceback__)[-1].filename
-    library = where.startswith((sys.prefix, sys.base_prefix, "<"))
-    return not library and where != __file__
-
-
 def check_env(env_id, pairs):
     """--env-kwargs KEY=VALUE as a dict, VALUE a Python literal (else a string) of the type
     of the setting's default; then one env is made and stepped, so bad input stops here."""
     env_kwargs = {}
     try:
-        settings = env_settings(env_id)
+        if ":" in env_id:
+            # module:id: importing the module (from the working directory too) registers id
+            sys.path.append(os.getcwd())
+            importlib.import_module(env_id.split(":")[0])
+        defaults = env_defaults(env_id.split(":")[-1])
         for pair in pairs:
             key, equals, text = pair.partition("=")
             if not equals:
                 fail(f"--env-kwargs takes KEY=VALUE: {pair!r} lacks its '='")
-            # more than gym.make's own two: the env names its settings
-            if len(settings) > 2 and key not in settings:
-                close = difflib.get_close_matches(key, settings)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                names = ", ".join(settings)
-                fail(f"{env_id} has no setting {key}{hint}; its settings: {names}")
             try:
                 value = ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 # a bare word is a string
                 value = text
-            default = settings.get(key)
+            default = defaults.get(key)
             if default is not None and kind(value) != kind(default):
                 takes = f"takes a {type(default).__name__} (default {default!r})"
                 fail(f"--env-kwargs {key} {takes}, got {value!r}")
@@ -537,12 +521,16 @@ def check_env(env_id, pairs):
         env.reset(seed=0)
         env.step(env.action_space.sample())
     except Exception as e:
-        if own_bug(e, env_id):
-            # not bad input but a bug in one's own env module: its traceback says where
+        where = traceback.extract_tb(e.__traceback__)[-1].filename
+        if isinstance(e, SyntaxError):
+            where = e.filename
+        library = where.startswith((sys.prefix, sys.base_prefix, "<")) or where == __file__
+        # raised in one's own env module (--env module:id): a bug, its traceback says where
+        if ":" in env_id and not library:
             raise
         # gymnasium raises several types here; all mean "cannot run this env"
         settings_said = f" with {env_kwargs}" if env_kwargs else ""
-        fail(f"cannot make env {env_id!r}{settings_said}: {first_line(e)}")
+        fail(f"cannot make env {env_id!r}{settings_said}: {e}")
     obs_space = env.observation_space
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         fail(f"unsupported observation space {obs_space} (only a 1-D Box)")
@@ -553,8 +541,8 @@ def check_env(env_id, pairs):
 
 
 class Run:
-    """The run directory: config.json first, model.pt after every update, a row of
-    progress.csv every ROW_STEPS steps, and at the end a last row and summary.json."""
+    """The run directory: config.json, model.pt from the start and after every update, a row of
+    progress.csv every ROW_STEPS steps, and summary.json at the end. Ctrl-C keeps it all."""
 
     def __init__(self, args):
         if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
@@ -563,18 +551,14 @@ class Run:
         self.args = args
         # the settings given, as in forward_reward_weight=-1, tell runs of one env apart
         given = [f"{key}={value}" for key, value in args.env_kwargs.items()]
-        self.dir = args.logdir
-        if self.dir is None:
+        if args.logdir is None:
             name = "-".join([args.env] + given).replace(" ", "").replace("/", "_")
-            self.dir = os.path.join("runs", f"{name}__{ALGO}__{args.seed}__{int(time.time())}")
-        args.logdir = self.dir
-        # every run writes config.json first
-        if os.path.exists(os.path.join(self.dir, "config.json")):
-            fail(f"{self.dir} already holds a run; choose another --logdir")
+            args.logdir = os.path.join("runs", f"{name}__{ALGO}__{args.seed}__{int(time.time())}")
+        self.dir = args.logdir
         if os.path.isdir(self.dir) and os.listdir(self.dir):
-            fail(f"{self.dir} is not empty; a run directory is new or empty")
-        config = dict(vars(args), algo=ALGO, torch=torch.__version__)
-        config.update(gymnasium=gym.__version__, numpy=np.__version__)
+            fail(f"{self.dir} already holds a run or other files; choose another --logdir")
+        config = dict(vars(args), algo=ALGO, torch=torch.__version__, numpy=np.__version__)
+        config["gymnasium"] = gym.__version__
         try:
             os.makedirs(self.dir, exist_ok=True)
             # json cannot write a set (--env-kwargs "x={1}"): TypeError
@@ -582,19 +566,19 @@ class Run:
             self.csv_file = open(Path(self.dir, "progress.csv"), "w", newline="", buffering=1)
         except (OSError, TypeError) as e:
             # a file in the way, no permission, a full disk
-            fail(f"cannot write the run directory {self.dir}: {first_line(e)}")
+            fail(f"cannot write the run directory {self.dir}: {e}")
         self.csv = None
-        # raw returns: of the last 100 episodes, and of those since the last row
-        self.last_100 = collections.deque(maxlen=100)
-        self.row_returns = []
-        self.row_step = 0
-        # the last update logged, and its stats: a row of its own at the end if it has none
-        self.last_log = None
         self.tensorboard = None
         if args.tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
             self.tensorboard = SummaryWriter(self.dir)
+        # raw returns: of the last 100 episodes, and of those since the last row
+        self.last_100 = collections.deque(maxlen=100)
+        self.row_returns = []
+        self.row_step = 0
+        # the last update logged while it has no row: at the end it gets one
+        self.unwritten = None
         # SIGTERM stops a run as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         env = args.env
@@ -613,13 +597,13 @@ class Run:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     def log(self, update, step, ended_rets, rew, stats, actor, obs_norm):
+        """After each whole update: its returns, its row when due, then model.pt."""
         self.last_100.extend(ended_rets)
         self.row_returns += ended_rets
-        self.last_log = dict(update=update, step=step, stats=stats)
+        self.unwritten = dict(update=update, step=step, stats=stats)
         finite = all(np.isfinite(v) for v in stats.values())
-        due = step - self.row_step >= ROW_STEPS or step >= self.args.total_steps
-        if due or not finite:
-            self.write_row(update, step, stats)
+        if step - self.row_step >= ROW_STEPS or step >= self.args.total_steps or not finite:
+            self.write_row(**self.unwritten)
         if not finite:
             why = f"non-finite loss at update {update}"
             if not torch.isfinite(rew).all():
@@ -630,10 +614,11 @@ class Run:
 
     def write_row(self, update, step, stats):
         elapsed = time.time() - self.start
-        ret = ""
+        row = dict(update=update, step=step, return_mean="", episodes=len(self.row_returns))
+        shown = "-"
         if self.row_returns:
-            ret = round(float(np.mean(self.row_returns)), 2)
-        row = dict(update=update, step=step, return_mean=ret, episodes=len(self.row_returns))
+            shown = round(float(np.mean(self.row_returns)), 2)
+            row["return_mean"] = shown
         row["sps"] = int(step / elapsed)
         row["time"] = round(elapsed, 1)
         for key, value in stats.items():
@@ -648,11 +633,11 @@ class Run:
                 self.tensorboard.add_scalar(key, math.nan if value == "" else value, step)
         total = self.args.total_steps
         minutes_left = max(total - step, 0) * elapsed / step / 60
-        shown = ret if self.row_returns else "-"
         line = f"{step:,} of {total:,} steps ({step / total:.0%}) | return {shown}"
         self.say(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left")
         self.row_returns = []
         self.row_step = step
+        self.unwritten = None
 
     def save(self, actor, obs_norm):
         """model.pt: the policy, its frozen observation statistics, its env and the file that
@@ -666,25 +651,25 @@ class Run:
         os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))
 
     def finish(self):
-        """The run ends on the last whole update, also when Ctrl-C stopped one halfway: that
-        update's row, model.pt (saved when it ended) and the steps in summary.json agree."""
-        last = self.last_log
-        step = 0
-        if last is not None:
-            step = last["step"]
-        if step > self.row_step:
-            self.write_row(last["update"], step, last["stats"])
+        """The last whole update's row (Ctrl-C may stop the next halfway), then summary.json."""
+        if self.unwritten is not None:
+            self.write_row(**self.unwritten)
+        # the last row's step is the run's
+        step = self.row_step
         if self.tensorboard is not None:
             self.tensorboard.close()
         wall = time.time() - self.start
+        # null in summary.json, not NaN, if no episode ended
         last_100 = None
+        said = "no episode ended"
         if self.last_100:
             last_100 = round(float(np.mean(self.last_100)), 2)
+            said = f"mean return of the last 100 episodes {last_100}"
         summary = dict(algo=ALGO, env=self.args.env, seed=self.args.seed, steps=step)
         summary.update(return_last100=last_100, sps=int(step / wall), wall_s=round(wall, 1))
         Path(self.dir, "summary.json").write_text(json.dumps(summary, indent=2))
         ended = "done" if step >= self.args.total_steps else "interrupted"
-        self.say(f"{ended} at step {step:,}; mean return of the last 100 episodes {last_100}")
+        self.say(f"{ended} at step {step:,}; {said}")
 
 
 if __name__ == "__main__":

@@ -88,15 +88,13 @@ def test_bad_input_cases(tmp_path):
 
 def test_mistakes_a_student_makes(tmp_path):
     """A typo of a flag is an error (no abbreviations); 1e6 is a whole number; a value of an env
-    setting is checked against the type of its default; a setting the env lacks lists those it has."""
+    setting is checked against the type of its default; a setting the env lacks is named."""
     bad("ppo", ["--total-step", "100"], "unrecognized arguments: --total-step")
     bad("ppo", ["--env-kwarg", "length=3"], "unrecognized arguments: --env-kwarg")
     walker = ["--env", "Walker2d-v5", "--logdir", str(tmp_path / "w"), "--env-kwargs"]
     bad("ppo", walker + ["terminate_when_unhealthy=no"], "takes a bool (default True), got 'no'")
     bad("ppo", walker + ["forward_reward_weight=minus1"], "takes a float (default 1.0), got 'minus1'")
-    closest = "(did you mean forward_reward_weight?); its settings: xml_file, frame_skip,"
-    bad("ppo", walker + ["forward_weight=1"], f"Walker2d-v5 has no setting forward_weight {closest}")
-    bad("ppo", walker + ["forward_weight=1"], "forward_reward_weight, ctrl_cost_weight, healthy_reward")
+    bad("ppo", walker + ["forward_weight=1"], "unexpected keyword argument 'forward_weight'")
     assert not (tmp_path / "w").exists()
     rows = run_main("ppo", ["--total-steps", "1e3", "--num-steps", "64"], tmp_path / "e")
     assert json.loads((tmp_path / "e" / "config.json").read_text())["total_steps"] == 1000 and rows
@@ -302,7 +300,7 @@ def test_a_logdir_that_holds_other_files_is_refused(tmp_path):
     (tmp_path / "other_run").mkdir()
     (tmp_path / "notes.txt").write_text("mine")
     args = ["--logdir", str(tmp_path), "--total-steps", "64", "--num-steps", "16"]
-    bad("vpg", args, f"{tmp_path} is not empty; a run directory is new or empty")
+    bad("vpg", args, f"{tmp_path} already holds a run or other files; choose another --logdir")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other_run"]
     assert (tmp_path / "notes.txt").read_text() == "mine" and not any((tmp_path / "other_run").iterdir())
 
