@@ -138,7 +138,7 @@ def main(argv=None):
                 with torch.no_grad():
                     act = actor.sample(obs_buf[-1])
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
-                # the statistics take the new obs in first, so that all its uses see one scale
+                # the statistics take the new obs in before it is normalized for its next use
                 obs_norm.update(obs)
                 done = term | trunc
                 next_obs = obs.copy()
@@ -309,11 +309,11 @@ class RunningNorm:
 
 class RewardScale:
     """Each reward divided by the running std of the discounted return, so that one learning
-    rate fits tasks whose rewards differ a hundredfold. One positive number divides all the
-    rewards of a step alike, so the weights Phi_t keep their signs and order. The mean is not
-    subtracted: that would change which actions pay. The numbers are those of gymnasium's
-    NormalizeReward, with its quirk: a terminal step's reward is summed on its own, not added
-    to its episode's sum (the 1 - term)."""
+    rate fits tasks whose rewards differ a hundredfold. The std changes slowly, so the weights
+    Phi_t are close to a positive multiple of the raw ones; the mean is not subtracted, which
+    would change which actions pay. The numbers are those of gymnasium's vector NormalizeReward
+    (SAME_STEP), quirk included: a terminal step's reward is summed on its own, not added to its
+    episode's sum (the 1 - term); then clipped to +-10, as SB3's VecNormalize does."""
 
     def __init__(self, num_envs, gamma):
         self.gamma = gamma
@@ -379,7 +379,7 @@ def parse_args(argv=None):
 
 
 # ==== PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here ====
-# fewest env steps between two rows of progress.csv: a row per 20-step update would flood it
+# fewest env steps between two rows of progress.csv: a row per short update would flood it
 ROW_STEPS = 2048
 
 

@@ -41,8 +41,8 @@ def weights_fn(rew, done, gamma):
     for t in reversed(range(len(rew))):
         acc = rew[t] + gamma * (1 - done[t]) * acc
         ret[t] = acc
-    # each step takes its episode's first return (rtg_pg.py drops this loop): for one episode,
-    # done = [0, 0, 1], rew = [1, 1, 1], the loop above gives [3, 2, 1], this one [3, 3, 3]
+    # each step takes its episode's first return (rtg_pg.py drops this loop): for rew all 1
+    # and done = [0, 1, 0, 0, 1], the loop above gives [2, 1, 3, 2, 1], this one [2, 2, 3, 3, 3]
     for t in range(1, len(rew)):
         ret[t] = torch.where(done[t - 1] > 0, ret[t], ret[t - 1])
     return ret
@@ -101,12 +101,12 @@ def main(argv=None):
             # ================= ROLLOUT: WHOLE EPISODES (shared) =================
             # Storage: a list of (N, ...) tensors, one per step (N = --num-envs), stacked
             # to (T, N, ...) below: time first, [t] is the step taken from obs[t].
-            # Without a critic nothing can stand in for the rewards after a cut, so a batch holds
+            # No V here guesses the rewards an episode cut short would have earned, so a batch holds
             # whole episodes: those begun before --batch-steps steps were stored (decided before
-            # they are played: neither short nor long ones are favoured). For 2 envs, 4 steps,
-            # episodes of 3 steps in env 0 and 5 in env 1: after step 2, 4 are stored; env 0
-            # stores its step 3, then keep[0] is false; env 1 stores to its step 5. Steps after
-            # keep turns false are masked out (keep_buf); their episodes are dropped next batch.
+            # they are played: neither short nor long ones are favoured). E.g. 2 envs, --batch-steps
+            # 4, episodes of 3 steps in env 0 and 5 in env 1: loop steps 1-2 store 4; env 0 stores
+            # its step 3 (keep[0] turns false after it), env 1 its steps 3-5: T = 5, 8 stored. Steps
+            # after keep turns false are masked out (keep_buf); their episodes are dropped.
             if update > 1:
                 obs, _ = envs.reset()
                 ep_ret[:] = 0.0
@@ -123,7 +123,7 @@ def main(argv=None):
                 with torch.no_grad():
                     act = actor.sample(obs_buf[-1])
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
-                # the statistics take the new obs in first, so that all its uses see one scale
+                # the statistics take the new obs in before it is normalized for its next use
                 obs_norm.update(obs)
                 done = term | trunc
                 # episode statistics use the raw rewards, before any scaling
@@ -282,11 +282,11 @@ class RunningNorm:
 
 class RewardScale:
     """Each reward divided by the running std of the discounted return, so that one learning
-    rate fits tasks whose rewards differ a hundredfold. One positive number divides all the
-    rewards of a step alike, so the weights Phi_t keep their signs and order. The mean is not
-    subtracted: that would change which actions pay. The numbers are those of gymnasium's
-    NormalizeReward, with its quirk: a terminal step's reward is summed on its own, not added
-    to its episode's sum (the 1 - term)."""
+    rate fits tasks whose rewards differ a hundredfold. The std changes slowly, so the weights
+    Phi_t are close to a positive multiple of the raw ones; the mean is not subtracted, which
+    would change which actions pay. The numbers are those of gymnasium's vector NormalizeReward
+    (SAME_STEP), quirk included: a terminal step's reward is summed on its own, not added to its
+    episode's sum (the 1 - term); then clipped to +-10, as SB3's VecNormalize does."""
 
     def __init__(self, num_envs, gamma):
         self.gamma = gamma
@@ -348,7 +348,7 @@ def parse_args(argv=None):
 
 
 # ==== PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here ====
-# fewest env steps between two rows of progress.csv: a row per 20-step update would flood it
+# fewest env steps between two rows of progress.csv: a row per short update would flood it
 ROW_STEPS = 2048
 
 

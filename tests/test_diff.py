@@ -1,6 +1,7 @@
 """The diff is the lesson: the changed-line budgets of CONTRIBUTING.md, and shared sections
 byte-identical in every file that has them. Grows by itself as files arrive."""
 
+import ast
 import difflib
 import re
 
@@ -79,3 +80,32 @@ def test_no_file_imports_another():
         text = (ROOT / f"{name}.py").read_text()
         for other in SCRIPTS:
             assert not re.search(rf"^\s*(import|from) {other}\b", text, re.M), f"{name}.py imports {other}"
+
+
+# The order of CONTRIBUTING.md's layout: the lesson first, then what it runs on, the plumbing last.
+ORDER = [
+    "WEIGHTS PHI_T",
+    "CRITIC",
+    "UPDATE",
+    "MAIN",
+    "NETWORKS (shared)",
+    "ENVIRONMENT (shared)",
+    "ARGUMENTS",
+    "PLUMBING (shared): input checks, run directory, logging, saving; a reader may stop here",
+]
+TOP_BANNER = re.compile(r"^# =+ (.+?) =+$")
+PLUMBING_LINES = 240  # today's count, a ceiling
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_each_file_opens_with_its_lesson(name):
+    """The top-level sections come in CONTRIBUTING.md's order; the first definition is weights_fn,
+    within the first 60 lines; PLUMBING, from its banner to the end, stays within its ceiling."""
+    text = lines(name)
+    banners = [(i, m.group(1)) for i, line in enumerate(text) if (m := TOP_BANNER.match(line))]
+    assert [title for _, title in banners] == ORDER
+    tree = ast.parse("".join(text))
+    first = next(node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    assert first.name == "weights_fn" and first.lineno <= 60, (first.name, first.lineno)
+    plumbing = len(text) - banners[-1][0]
+    assert plumbing <= PLUMBING_LINES, f"{name}.py: PLUMBING is {plumbing} lines, ceiling {PLUMBING_LINES}"
