@@ -101,12 +101,12 @@ def main(argv=None):
             # ================= ROLLOUT: WHOLE EPISODES (shared) =================
             # Storage: a list of (N, ...) tensors, one per step (N = --num-envs), stacked
             # to (T, N, ...) below: time first, [t] is the step taken from obs[t].
-            # No V here guesses the rewards an episode cut short would have earned, so a batch holds
-            # whole episodes: those begun before --batch-steps steps were stored (decided before
-            # they are played: neither short nor long ones are favoured). E.g. 2 envs, --batch-steps
-            # 4, episodes of 3 steps in env 0 and 5 in env 1: loop steps 1-2 store 4; env 0 stores
-            # its step 3 (keep[0] turns false after it), env 1 its steps 3-5: T = 5, 8 stored. Steps
-            # after keep turns false are masked out (keep_buf); their episodes are dropped.
+            # No V here guesses what a cut-short episode would have earned, so a batch holds whole
+            # episodes: those begun before --batch-steps steps were stored, decided before they are
+            # played, so neither short nor long ones are favoured. E.g. --batch-steps 4 and 2 envs
+            # whose episodes last 3 (env 0) and 5 steps (env 1): after loop step 2, 4 are stored;
+            # env 0 stores step 3, where its episode ends, then stops (keep[0] false); env 1 stores
+            # to its step 5: T = 5, 8 stored, env 0's steps 4-5 masked out (keep_buf).
             if update > 1:
                 obs, _ = envs.reset()
                 ep_ret[:] = 0.0

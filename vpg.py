@@ -52,10 +52,10 @@ def weights_fn(rew, v, v_next, term, done, gamma, lam):
 
 # ================================== CRITIC ==================================
 class Critic(nn.Module):
-    """V(s), the baseline. Subtracting any function of the state alone keeps the gradient
-    unbiased (EGLP). Bootstrapping (at a cut or a truncation, and with lam < 1 at every step)
-    also builds the advantage from V's guesses of later rewards: bias where V is wrong, in
-    exchange for less variance. lam (and the rollout's length) set the trade."""
+    """V(s), the baseline, an mlp (NETWORKS, below). Subtracting any function of the state alone
+    keeps the gradient unbiased (EGLP). Bootstrapping (at a cut or a truncation, and with lam < 1
+    at every step) also builds the advantage from V's guesses of later rewards: bias where V is
+    wrong, in exchange for less variance. lam (and the rollout's length) set the trade."""
 
     def __init__(self, obs_dim, hidden):
         super().__init__()

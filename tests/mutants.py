@@ -59,11 +59,19 @@ BREAKS = {
         ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
     ],
     "list-for-tuple-refused": [("*", "    same = {int: float, list: tuple}\n", "    same = {int: float}\n")],
-    "kwargs-env-settings-refused": [("*", "if len(settings) > 2 and key not in settings:", "if key not in settings:")],
+    "kwargs-env-settings-refused": [
+        (
+            "*",
+            "            default = defaults.get(key)\n",
+            "            if key not in defaults:\n"
+            '                fail(f"no setting {key}")\n'
+            "            default = defaults.get(key)\n",
+        )
+    ],
     "run-check-summary": [
         (
             "*",
-            'if os.path.exists(os.path.join(self.dir, "config.json")):',
+            "if os.path.isdir(self.dir) and os.listdir(self.dir):",
             'if os.path.exists(os.path.join(self.dir, "summary.json")):',
         )
     ],
@@ -201,15 +209,15 @@ BREAKS = {
     "ppo-anneal-up": [
         (
             "ppo.py",
-            "remaining = 1 - (global_step - T * num_envs) / args.total_steps",
-            "remaining = global_step / args.total_steps",
+            "remaining = 1 - (update - 1) * T * num_envs / args.total_steps",
+            "remaining = (update - 1) * T * num_envs / args.total_steps",
         )
     ],
     "anneal-zero-an-update-early": [
         (
             "*",
-            "remaining = 1 - (global_step - T * num_envs) / args.total_steps",
-            "remaining = 1 - global_step / args.total_steps",
+            "remaining = 1 - (update - 1) * T * num_envs / args.total_steps",
+            "remaining = 1 - update * T * num_envs / args.total_steps",
         )
     ],
     "trpo-delta-not-annealed": [("trpo.py", "max_kl = remaining * args.delta", "max_kl = args.delta")],
@@ -334,7 +342,7 @@ BREAKS = {
         ("*", 'message += f" (a value that begins', 'message += "" and f" (a value that begins')
     ],
     "missing-equals-read-as-empty": [("*", "            if not equals:\n", "            if False:\n")],
-    "own-env-bug-one-line": [("*", "    return not library and where != __file__", "    return False")],
+    "own-env-bug-one-line": [("*", '        if ":" in env_id and not library:\n', "        if False:\n")],
     "nan-reward-not-said": [
         ("*", '                why += ": the env returned a non-finite reward"\n', "                pass\n")
     ],
