@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT, run_cli
-from test_theory import MU, R_MEAN, THETA, A, H, P, S, TabularActor, exact_grad_and_values, sample
+from test_theory import TabularActor, sample
+from tiny_mdp import MU, R_MEAN, THETA, A, H, P, S, exact_grad_and_values
 
 LAMS = [0.5, 0.0]
 
