@@ -501,11 +501,13 @@ def pm(stat, fmt):
 def print_table(result, head):
     print(head)
     cols = "relvar", "cos", "bias angle", "bias dist"
-    print(f"  {'Phi_t':<15}" + "".join(f"{c:>19}" for c in cols))
+    width = max(len(name) for name in result["table"])
+    width = max(width, 15)
+    print(f"  {'Phi_t':<{width}}" + "".join(f"{c:>19}" for c in cols))
     for name, s in result["table"].items():
         cells = [pm(s["relvar"], ".2g"), pm(s["cos"], ".3f")]
         cells += [pm(s["angle"], ".1f"), pm(s["reldist"], ".3f")]
-        print(f"  {name:<15}" + "".join(f"{c:>19}" for c in cells))
+        print(f"  {name:<{width}}" + "".join(f"{c:>19}" for c in cells))
     # the bias is measured against a noisy reference: say how noisy
     ref = result["table"]["reward-to-go"]["relvar"]["value"]
     noise = (ref / result["K"]) ** 0.5
