@@ -260,5 +260,5 @@ def test_a_students_file_with_a_syntax_error_is_named_with_its_line(tmp_path):
     bad.write_text("import torch\n\n\ndef weights_fn(rew, done, gamma):\n    return rew +\n")
     result = run_cli("tools/gradients", ["--phi", str(bad), "--exact"])
     assert result.returncode == 2
-    assert "SyntaxError in " in result.stderr and "my_rtg.py, line 5" in result.stderr, result.stderr
+    assert f"SyntaxError in {bad}, line 5: " in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
