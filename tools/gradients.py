@@ -43,7 +43,10 @@ MORE = """details:
   unbiased: a mean within 1e-6 of grad J, relatively. A critic's
   Phi_t is given three V's: V^pi, a constant (J), V_0(s) at every t.
   --phi: a file whose weights_fn takes (rew, done, gamma) or
-  (rew, v, v_next, term, done, gamma, lam), as the scripts' do."""
+  (rew, v, v_next, term, done, gamma, lam), as the scripts' do;
+  one that mixes a batch's episodes (batch statistics) is given
+  one episode at a time in the exact part. On the env its row
+  joins the table and the figure's left panel, not the sweep."""
 
 
 def fail(msg):
