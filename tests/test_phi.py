@@ -179,3 +179,17 @@ def test_ones_row_on_cartpole(tmp_path):
     same = table["phi_constant_baseline.py"]["reldist"]
     assert same["value"] < 3 * same["se"] + 0.05, same
     assert table["phi_past.py"]["reldist"]["value"] > 0.5, table["phi_past.py"]
+
+
+def test_the_readme_prints_what_the_tool_prints(capsys):
+    """The exact lines README.md shows for the ladder and examples/phi_*.py are lines the tool prints."""
+    argv = ["--exact"]
+    for name in MISTAKES + CORRECT:
+        argv += ["--phi", str(ROOT / "examples" / f"{name}.py")]
+    gradients.main(argv)
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    readme = (ROOT / "README.md").read_text().split("## What each step does to the gradient")[1]
+    block = readme.split("    Phi_t ")[1].split("\n\n")[0].splitlines()[1:]
+    assert len(block) == 7, block
+    for line in block:
+        assert line.strip() in printed, line
