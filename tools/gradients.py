@@ -585,6 +585,8 @@ def phi_of(phi, inputs, gamma):
 def call_phi(phi, inputs, gamma):
     """The weights_fn, given (rew, done) or (rew, v, v_next, done): an episode's end is a
     termination."""
+    import torch
+
     rew = inputs[0]
     done = inputs[-1]
     if phi["kind"] == "critic-free":
@@ -593,10 +595,9 @@ def call_phi(phi, inputs, gamma):
         w = phi["fn"](rew, inputs[1], inputs[2], done, done, gamma, phi["lam"])
     if not hasattr(w, "shape") or tuple(w.shape) != tuple(rew.shape):
         shape = tuple(getattr(w, "shape", ()))
-        fail(
-            f"{phi['name']}: weights_fn returned shape {shape}, not that of rew {tuple(rew.shape)}"
-        )
-    return w.double()
+        says = f"returned shape {shape}, not that of rew {tuple(rew.shape)}"
+        fail(f"{phi['name']}: weights_fn {says}")
+    return torch.as_tensor(w).double()
 
 
 def moments(phis, traj, grad):
