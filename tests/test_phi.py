@@ -129,7 +129,7 @@ BAD = {
         "def weights_fn(rew, v, done, gamma, lam):\n    return rew\n",
         "weights_fn(rew, v, done, gamma, lam) takes neither (rew, done, gamma) nor",
     ),
-    "shape": ("def weights_fn(rew, done, gamma):\n    return rew[-1:]\n", "mine.py: weights_fn returned shape (1, 3888)"),
+    "shape": ("def weights_fn(rew, done, gamma):\n    return rew[-1:]\n", "weights_fn returned shape (1, 3888)"),
 }
 
 
