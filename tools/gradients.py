@@ -537,7 +537,9 @@ def figure(path, result, sweep, lams, title):
     keys = list(table)
     rv = [table[k]["relvar"]["value"] for k in keys]
     err = [table[k]["relvar"]["se"] for k in keys]
-    axes[0].barh(keys[::-1], rv[::-1], xerr=err[::-1], color="tab:blue")
+    # a file of one's own (--phi) in orange
+    colors = ["tab:orange" if k.endswith(".py") else "tab:blue" for k in keys]
+    axes[0].barh(keys[::-1], rv[::-1], xerr=err[::-1], color=colors[::-1])
     axes[0].set_xscale("log")
     axes[0].set_xlabel("relative variance of one batch")
     gae = [1.0] + list(lams)
