@@ -364,6 +364,73 @@ BREAKS = {
     ],
     "gae-lam-ignored": [("vpg.py", "gamma * lam * (1 - done[t]) * acc", "gamma * (1 - done[t]) * acc")],
     "keep-models-every-update": [("tools/keep_models.py", 'if step < marks["next"]:', "if False:")],
+    # ------------------------- tools/gradients.py's numbers -------------------------
+    "gradients-relvar-over-k": [("tools/gradients.py", "/ (len(g) - 1)", "/ len(g)")],
+    "gradients-v-not-scaled-back": [("tools/gradients.py", "return critic(obs) * scale", "return critic(obs)")],
+    "gradients-a2c-row-takes-a-lam": [
+        (
+            "tools/gradients.py",
+            'out["a2c n-step - V"] = a2c(rew, v, v_next, done, cut_done, gamma, 1.0)',
+            'out["a2c n-step - V"] = a2c(rew, v, v_next, done, cut_done, gamma, lams[-1])',
+        )
+    ],
+    "gradients-sweep-one-size": [
+        (
+            "tools/gradients.py",
+            "one = measure(mods, actor, pool, ladder_weights, size)",
+            "one = measure(mods, actor, pool, ladder_weights, args.batch_steps)",
+        )
+    ],
+    "gradients-bias-against-r-tau": [("tools/gradients.py", 'ref = grads["reward-to-go"]', 'ref = grads["R(tau)"]')],
+    "gradients-reference-noise-not-rooted": [
+        ("tools/gradients.py", 'noise = (ref / result["K"]) ** 0.5', 'noise = ref / result["K"]')
+    ],
+    "gradients-syntax-error-line-lost": [("tools/gradients.py", "if isinstance(e, SyntaxError):", "if False:")],
+    "gradients-split-keeps-the-rest": [
+        (
+            "tools/gradients.py",
+            "    return batches\n",
+            "    if cols:\n        batches.append(cols)\n    return batches\n",
+        )
+    ],
+    "gradients-jackknife-without-factor": [
+        (
+            "tools/gradients.py",
+            "se = ((K - 1) / K * ((loo - loo.mean()) ** 2).sum()) ** 0.5",
+            "se = (((loo - loo.mean()) ** 2).sum()) ** 0.5",
+        )
+    ],
+    "gradients-cos-to-the-mean-of-all": [
+        ("tools/gradients.py", "others = (G.sum(0) - G) / (K - 1)", "others = G.mean(0).expand_as(G)")
+    ],
+    # ------------------ tools/gradients.py's exact part, on the tiny MDP ------------------
+    "exact-prob-without-transition": [
+        (
+            "tools/tiny_mdp.py",
+            "prob = prob * pi[s[t], a[t]] * P[s[t], a[t], s[t + 1]]",
+            "prob = prob * pi[s[t], a[t]]",
+        )
+    ],
+    "exact-score-without-pi": [("tools/tiny_mdp.py", "np.eye(A)[a[t]] - pi[s[t]]", "np.eye(A)[a[t]]")],
+    "exact-v-next-is-v": [
+        (
+            "tools/gradients.py",
+            'return [torch.tensor(traj["rew"]), v_all[:-1], v_all[1:], done]',
+            'return [torch.tensor(traj["rew"]), v_all[:-1], v_all[:-1], done]',
+        )
+    ],
+    "exact-unbiased-within-1": [("tools/gradients.py", "UNBIASED = 1e-6", "UNBIASED = 1.0")],
+    "exact-variance-not-centred": [
+        ("tools/gradients.py", "((g - mean) ** 2).sum(1) for g in gs)", "(g**2).sum(1) for g in gs)")
+    ],
+    "exact-mixing-unchecked": [
+        (
+            "tools/gradients.py",
+            "mixes = mixes or not torch.allclose(one[:, 0], w[:, n], atol=1e-9)",
+            "mixes = False",
+        )
+    ],
+    "phi-lam-always-1": [("tools/gradients.py", "    if found is None:\n        return 1.0\n", "    return 1.0\n")],
 }
 
 

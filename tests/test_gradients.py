@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT, run_cli
-from test_theory import MU, R_MEAN, THETA, A, H, P, S, TabularActor, exact_grad_and_values, sample
+from test_theory import TabularActor, per_episode_grads, sample
+from tiny_mdp import MU, R_MEAN, THETA, A, H, P, S, exact_grad_and_values
 
 LAMS = [0.5, 0.0]
 
@@ -150,4 +151,114 @@ def test_a_broken_file_is_named_with_its_line(tmp_path):
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "NameError in " in result.stderr and "vpg.py, line " in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_relative_variance_divides_by_k_minus_1():
+    """K = 3 batch gradients (1, 0), (0, 1), (2, 2): mean (1, 1), squared deviations 1 + 1 + 2 = 4,
+    over K - 1 = 2 is 2, over |mean|^2 = 2 is 1 (over K it would be 2/3)."""
+    G = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]], dtype=torch.float64)
+    assert gradients.relvar(G)["value"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_jackknife_standard_error_of_a_mean_is_the_usual_one():
+    """The jackknife's standard error of a mean is std (ddof 1) / sqrt(K): for 1, 2, 3, 1/sqrt(3)."""
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    got = gradients.jackknife(lambda keep: x[keep].mean(), 3)
+    assert got["value"] == pytest.approx(2.0) and got["se"] == pytest.approx(3**-0.5, rel=1e-12)
+
+
+def test_bias_is_measured_against_the_reference():
+    """Batch gradients with mean (1, 1) against a reference with mean (1, 0): 45 degrees apart, at
+    a relative distance |(0, 1)| / |(1, 0)| = 1. And the cosine of each batch to the mean of the
+    others: (1, 0) to (0.5, 1) and (0, 1) to (1, 0.5) 0.5/sqrt(1.25) each, (1, 1) to (0.5, 0.5) 1."""
+    G = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]], dtype=torch.float64)
+    ref = torch.tensor([[1.0, 0.0], [0.0, 0.0], [2.0, 0.0]], dtype=torch.float64)
+    out = gradients.statistics(G, ref)
+    assert out["angle"]["value"] == pytest.approx(45.0, rel=1e-9)
+    assert out["reldist"]["value"] == pytest.approx(1.0, rel=1e-12)
+    G = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    assert gradients.statistics(G, ref)["cos"]["value"] == pytest.approx((1 / 1.25**0.5 + 1) / 3, rel=1e-12)
+
+
+def tiny_pool(m=600, seed=5):
+    s, a, r, _ = sample(m=m, seed=seed, noise=0.0)
+    mask = torch.ones(H, m, dtype=torch.bool)
+    pool = gradients.pool_of(torch.tensor(s[:-1]), torch.tensor(a), torch.tensor(r, dtype=torch.float32), mask)
+    return pool, s, a, r
+
+
+def test_bias_of_each_row_is_against_reward_to_gos_pooled_mean():
+    """The bias column of R(tau): the distance of its mean over all batches from reward-to-go's,
+    relative to reward-to-go's, with the per-episode gradients written out (test_theory.py); and
+    reward-to-go's own bias is 0."""
+    pool, s, a, r = tiny_pool()
+    _, V = exact_grad_and_values()
+    v = torch.tensor(V[np.arange(H)[:, None], s[:-1]], dtype=torch.float32)
+    mods = {name: gradients.load_file(name) for name in gradients.FILES}
+    weights = gradients.weightings(mods, pool, v, 1.0, [0.5], 2, seed=0)
+    out = gradients.measure(mods, TabularActor(THETA), pool, weights, 20 * H)
+    g_r = per_episode_grads(s, a, np.repeat(r.sum(0, keepdims=True), H, 0)).mean(0)
+    g_rtg = per_episode_grads(s, a, np.cumsum(r[::-1], 0)[::-1]).mean(0)
+    expected = np.linalg.norm(g_r - g_rtg) / np.linalg.norm(g_rtg)
+    assert out["table"]["R(tau)"]["reldist"]["value"] == pytest.approx(expected, rel=1e-4)
+    assert out["table"]["reward-to-go"]["reldist"]["value"] == 0.0
+
+
+def test_v_is_scaled_back_to_raw_units():
+    """V is fitted to the reward-to-go divided by its std (about 56 here), then multiplied back:
+    episodes of 4 steps paying 50 each, the step one-hot in the observation, V(s_t) = 200 - 50 t."""
+    T, N = 4, 512
+    obs = torch.eye(T)[:, None, :].expand(T, N, T).clone()
+    pool = gradients.pool_of(obs, torch.zeros(T, N), torch.full((T, N), 50.0), torch.ones(T, N, dtype=torch.bool))
+    mods = {name: gradients.load_file(name) for name in gradients.FILES}
+    value = gradients.fit_critic(mods, pool, 1.0, 100, 64, seed=0)
+    np.testing.assert_allclose(value(torch.eye(T)).numpy(), [200, 150, 100, 50], rtol=0.1)
+
+
+def test_a2c_row_is_the_n_step_return_whatever_the_lambdas():
+    """a2c's row is its n-step return minus V (lambda 1), not a GAE of --lams: rewards 1, V = 0,
+    4-step episodes cut every 2 steps give Phi = (2, 1, 2, 1) or (1, 2, 1, 1), by the cut's offset;
+    with lambda 0.5 or 0 they would be (1.5, 1, 1.5, 1) or all 1."""
+    T, N = 4, 40
+    pool = gradients.pool_of(torch.zeros(T, N), torch.zeros(T, N), torch.ones(T, N), torch.ones(T, N, dtype=torch.bool))
+    mods = {name: gradients.load_file(name) for name in gradients.FILES}
+    w = gradients.weightings(mods, pool, torch.zeros(T, N), 1.0, [0.5, 0.0], 2, seed=0)["a2c n-step - V"]
+    columns = {tuple(c) for c in w.T.tolist()}
+    assert columns == {(2.0, 1.0, 2.0, 1.0), (1.0, 2.0, 1.0, 1.0)}, columns
+
+
+def test_split_cuts_whole_episodes_and_leaves_the_rest_out():
+    """Episodes of 3, 4, 5, 2 and 6 steps in batches of >= 7: (3 + 4) and (5 + 2); the 6 left out."""
+    mask = torch.zeros(6, 5, dtype=torch.bool)
+    for n, length in enumerate([3, 4, 5, 2, 6]):
+        mask[:length, n] = True
+    assert gradients.split(dict(mask=mask), 7) == [[0, 1], [2, 3]]
+
+
+def test_the_sweep_cuts_batches_of_each_size():
+    """Each row of the batch-size sweep holds batches of at least its size, short of twice it
+    (CartPole episodes of a fresh network are far shorter than 200 steps)."""
+    argv = ["--steps", "4000", "--vf-steps", "500", "--vf-iters", "1", "--batch-steps", "1000"]
+    out = gradients.run(gradients.parse_args(argv + ["--sizes", "200", "400", "800"]))
+    steps = [one["steps"] for one in out["sweep"]]
+    assert len(steps) == 3 and all(size <= s < 2 * size for size, s in zip([200, 400, 800], steps)), steps
+
+
+def test_the_reference_noise_is_the_root_of_its_relative_variance_over_k(capsys):
+    """Reward-to-go's relative variance 0.04 over K = 4 batches: its pooled mean is off by
+    sqrt(0.04 / 4) = 10% of its norm."""
+    stat = dict(value=0.04, se=0.0)
+    row = dict(relvar=stat, cos=stat, angle=stat, reldist=stat)
+    gradients.print_table(dict(table={"reward-to-go": row}, K=4), "head")
+    assert "the reference itself is off by ~10% of its norm" in capsys.readouterr().out
+
+
+def test_a_students_file_with_a_syntax_error_is_named_with_its_line(tmp_path):
+    """--phi FILE that does not parse: one line naming the SyntaxError, that file and its line."""
+    bad = tmp_path / "my_rtg.py"
+    bad.write_text("import torch\n\n\ndef weights_fn(rew, done, gamma):\n    return rew +\n")
+    result = run_cli("tools/gradients", ["--phi", str(bad), "--exact"])
+    assert result.returncode == 2
+    assert f"SyntaxError in {bad}, line 5: " in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,42 +1,18 @@
 """Tests that prove the theory, read as a companion to Spinning Up's "Intro to Policy
-Optimization" and the GAE paper. A tiny finite-horizon MDP with a tabular softmax policy has an
-exact J(theta), by dynamic programming, so autograd gives the exact grad J; Monte Carlo
-estimates built with each script's own weights_fn and update_policy must agree with it. Each
-weights_fn is also checked on batches that hold several episodes of random length per env's
-column, whole and cut, against sums written out per episode."""
+Optimization" and the GAE paper. A tiny finite-horizon MDP with a tabular softmax policy
+(tools/tiny_mdp.py, shared with tools/gradients.py) has an exact J(theta), by dynamic programming,
+so autograd gives the exact grad J; Monte Carlo estimates built with each script's own weights_fn
+and update_policy must agree with it. Each weights_fn is also checked on batches that hold several
+episodes of random length per env's column, whole and cut, against sums written out per episode."""
 
 import numpy as np
 import pytest
 import torch
 from conftest import SCRIPTS, WITH_CRITIC, load
+from tiny_mdp import MU, R_MEAN, THETA, A, H, P, S, exact_grad_and_values
 from torch.distributions import Categorical
 
-S, A, H = 3, 2, 4  # states, actions, horizon
-rng = np.random.default_rng(0)
-P = np.full((S, A, S), 0.1)  # P[s, a, s']: action a mostly (0.8) leads to state (s + a) mod S,
-for s_ in range(S):  # so actions matter for later rewards and a wrong Phi_t shows as a bias
-    for a_ in range(A):
-        P[s_, a_, (s_ + a_) % S] = 0.8
-R_MEAN = np.array([0.0, 1.0, 3.0])[:, None] + rng.uniform(0, 0.5, (S, A)) + 2.0  # all positive
-MU = np.array([0.6, 0.3, 0.1])  # initial state distribution
-THETA = rng.normal(0, 1, (S, A))  # logits of pi(a|s)
 M = 20_000  # trajectories per estimate
-
-
-def exact_grad_and_values(theta=THETA):
-    """J(theta) = E[sum_t r_t] by the forward state distribution; V_t(s) by backward recursion."""
-    th = torch.tensor(theta, requires_grad=True)
-    pi, p, r = torch.softmax(th, -1), torch.tensor(P), torch.tensor(R_MEAN)
-    d, J = torch.tensor(MU), 0.0
-    for _ in range(H):
-        J = J + (d[:, None] * pi * r).sum()
-        d = torch.einsum("s,sa,sap->p", d, pi, p)
-    (grad,) = torch.autograd.grad(J, th)
-    V = np.zeros((H + 1, S))
-    pi_np = pi.detach().numpy()
-    for t in reversed(range(H)):
-        V[t] = (pi_np * (R_MEAN + P @ V[t + 1])).sum(-1)
-    return grad.numpy(), V
 
 
 def sample(m=M, seed=1, theta=THETA, noise=0.5):

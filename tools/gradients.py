@@ -5,13 +5,17 @@ and computes on each batch the gradient of every weighting Phi_t: R(tau) (simple
 reward-to-go (rtg_pg.py), reward-to-go minus V and GAE (vpg.py), a2c's n-step return minus V
 (a2c.py). Each with the file's own weights_fn and update_policy (a2c's weights through vpg's), so
 a change to a file shows here. Prints each one's relative variance, cosine to the pooled mean,
-and bias against reward-to-go; then the variance against the batch size; a figure too.
-Run: python tools/gradients.py [RUN_OR_MODEL_PT | --env CartPole-v1 --seed 1]
+and bias against reward-to-go; then the variance against the batch size; a figure too. First,
+exactly, on the tiny MDP of tools/tiny_mdp.py: each Phi_t's mean against grad J, its variance.
+--phi FILE adds the weights_fn of a file of your own (an edited copy of a script) to both.
+Run: python tools/gradients.py [RUN_OR_MODEL_PT | --env CartPole-v1 --seed 1] [--phi FILE]
 """
 
 import argparse
 import importlib.util
+import inspect
 import os
+import re
 import sys
 import traceback
 
@@ -32,7 +36,17 @@ MORE = """details:
   cos: mean cosine of one batch's g to the mean of the others;
   bias: angle and relative distance of the pooled mean from
   reward-to-go's pooled mean; each +- a standard error from the
-  batches (jackknife)."""
+  batches (jackknife).
+  exact: on the tiny MDP of tools/tiny_mdp.py (3 states, 2 actions,
+  horizon 4, the mean rewards), every trajectory with its
+  probability gives the mean and variance of one episode's estimate;
+  unbiased: a mean within 1e-6 of grad J, relatively. A critic's
+  Phi_t is given three V's: V^pi, a constant (J), V_0(s) at every t.
+  --phi: a file whose weights_fn takes (rew, done, gamma) or
+  (rew, v, v_next, term, done, gamma, lam), as the scripts' do;
+  one that mixes a batch's episodes (batch statistics) is given
+  one episode at a time in the exact part. On the env its row
+  joins the table and the figure's left panel, not the sweep."""
 
 
 def fail(msg):
@@ -89,23 +103,75 @@ def parse_args(argv):
     add("--vf-iters", type=whole, default=20, help="passes to fit V; 0: untrained (default: 20)")
     add("--num-envs", type=positive_int, default=8, help="envs stepped together (default: 8)")
     add("--figure", help="where the figure goes (default: gradients-ENV.png here)")
+    helps = "a file of your own whose weights_fn to add (repeatable)"
+    add("--phi", action="append", default=[], metavar="FILE", help=helps)
+    helps = "lambda for --phi's critic kind (default: the file's --lam, else 1)"
+    add("--phi-lam", type=unit, help=helps)
+    add("--exact", action="store_true", help="only the exact part, on the tiny MDP")
     return p.parse_args(argv)
 
 
 def load_file(name):
-    path = os.path.join(ROOT, f"{name}.py")
+    return load_module(os.path.join(ROOT, f"{name}.py"), name)
+
+
+def load_module(path, name):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as e:
-        # an edit of the file: say where, as a traceback would
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        where = f"{frame.filename}, line {frame.lineno}"
-        if isinstance(e, SyntaxError):
-            where = f"{e.filename}, line {e.lineno}"
-        fail(f"cannot load {path}: {type(e).__name__} in {where}: {e}")
+        fail(f"cannot load {path}: {raised(e, path)}")
     return module
+
+
+def raised(e, path):
+    """The error's type, file and line (the last in `path`, as a traceback would say) and
+    message: an edit of the file, say where."""
+    frames = traceback.extract_tb(e.__traceback__)
+    frame = frames[-1]
+    own = os.path.abspath(path)
+    for one in frames:
+        if os.path.abspath(one.filename) == own:
+            frame = one
+    where = f"{frame.filename}, line {frame.lineno}"
+    if isinstance(e, SyntaxError):
+        where = f"{e.filename}, line {e.lineno}"
+    return f"{type(e).__name__} in {where}: {e}"
+
+
+# a weights_fn's kind, by its number of arguments
+KINDS = {3: "critic-free", 7: "critic"}
+SIGNATURES = "(rew, done, gamma) nor (rew, v, v_next, term, done, gamma, lam)"
+
+
+def load_phi(path, lam):
+    """A Phi_t of one's own: the weights_fn of the file, its kind by its signature and,
+    for a critic's, the lambda to call it with."""
+    if not os.path.isfile(path):
+        fail(f"--phi {path}: no such file")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    module = load_module(path, f"phi_{stem}")
+    fn = getattr(module, "weights_fn", None)
+    if not callable(fn):
+        fail(f"--phi {path}: it has no function weights_fn")
+    signature = inspect.signature(fn)
+    kind = KINDS.get(len(signature.parameters))
+    if kind is None:
+        fail(f"--phi {path}: weights_fn{signature} takes neither {SIGNATURES}")
+    if lam is None:
+        lam = own_lam(path)
+    return dict(name=os.path.basename(path), fn=fn, kind=kind, lam=lam)
+
+
+def own_lam(path):
+    """The default of the file's --lam, as its add_argument line says; 1 without one."""
+    with open(path) as f:
+        text = f.read()
+    found = re.search(r'"--lam",[^)]*default=([0-9.]+)', text)
+    if found is None:
+        return 1.0
+    return float(found.group(1))
 
 
 def load_policy(args, mods):
@@ -294,6 +360,19 @@ def weightings(mods, pool, v, gamma, lams, num_steps, seed):
     return out
 
 
+def sampled_phi(phi, pool, v, gamma):
+    """Phi_t (T, N) of a file of one's own on the pool, V as for the ladder's."""
+    import torch
+
+    v = torch.where(pool["mask"], v, 0.0)
+    v_next = torch.cat([v[1:], torch.zeros_like(v[:1])], 0)
+    inputs = [pool["rew"], v, v_next, pool["done"]]
+    if phi["kind"] == "critic-free":
+        inputs = [pool["rew"], pool["done"]]
+    w = call_phi(phi, inputs, gamma)
+    return w.float()
+
+
 def split(pool, size):
     """Columns (episodes) in order, grouped into batches of >= size steps;
     the rest, short of a batch, is left out."""
@@ -425,11 +504,13 @@ def pm(stat, fmt):
 def print_table(result, head):
     print(head)
     cols = "relvar", "cos", "bias angle", "bias dist"
-    print(f"  {'Phi_t':<15}" + "".join(f"{c:>19}" for c in cols))
+    width = max(len(name) for name in result["table"])
+    width = max(width, 15)
+    print(f"  {'Phi_t':<{width}}" + "".join(f"{c:>19}" for c in cols))
     for name, s in result["table"].items():
         cells = [pm(s["relvar"], ".2g"), pm(s["cos"], ".3f")]
         cells += [pm(s["angle"], ".1f"), pm(s["reldist"], ".3f")]
-        print(f"  {name:<15}" + "".join(f"{c:>19}" for c in cells))
+        print(f"  {name:<{width}}" + "".join(f"{c:>19}" for c in cells))
     # the bias is measured against a noisy reference: say how noisy
     ref = result["table"]["reward-to-go"]["relvar"]["value"]
     noise = (ref / result["K"]) ** 0.5
@@ -456,7 +537,9 @@ def figure(path, result, sweep, lams, title):
     keys = list(table)
     rv = [table[k]["relvar"]["value"] for k in keys]
     err = [table[k]["relvar"]["se"] for k in keys]
-    axes[0].barh(keys[::-1], rv[::-1], xerr=err[::-1], color="tab:blue")
+    # a file of one's own (--phi) in orange
+    colors = ["tab:orange" if k.endswith(".py") else "tab:blue" for k in keys]
+    axes[0].barh(keys[::-1], rv[::-1], xerr=err[::-1], color=colors[::-1])
     axes[0].set_xscale("log")
     axes[0].set_xlabel("relative variance of one batch")
     gae = [1.0] + list(lams)
@@ -484,6 +567,208 @@ def figure(path, result, sweep, lams, title):
     print(f"figure: {path}")
 
 
+def phi_of(phi, inputs, gamma):
+    """Phi_t (T, N) of a file of one's own, on one batch of episodes; a weights_fn that mixes
+    the episodes of a batch (batch statistics) is given one episode at a time."""
+    import torch
+
+    w = call_phi(phi, inputs, gamma)
+    N = inputs[0].shape[1]
+    mixes = False
+    for n in (0, N // 2, N - 1):
+        one = call_phi(phi, [x[:, n : n + 1] for x in inputs], gamma)
+        mixes = mixes or not torch.allclose(one[:, 0], w[:, n], atol=1e-9)
+    if mixes:
+        columns = [call_phi(phi, [x[:, n : n + 1] for x in inputs], gamma) for n in range(N)]
+        w = torch.cat(columns, 1)
+    return w, mixes
+
+
+def call_phi(phi, inputs, gamma):
+    """The weights_fn, given (rew, done) or (rew, v, v_next, done): an episode's end is a
+    termination."""
+    import torch
+
+    rew = inputs[0]
+    done = inputs[-1]
+    if phi["kind"] == "critic-free":
+        w = phi["fn"](rew, done, gamma)
+    else:
+        w = phi["fn"](rew, inputs[1], inputs[2], done, done, gamma, phi["lam"])
+    if not hasattr(w, "shape") or tuple(w.shape) != tuple(rew.shape):
+        shape = tuple(getattr(w, "shape", ()))
+        says = f"returned shape {shape}, not that of rew {tuple(rew.shape)}"
+        fail(f"{phi['name']}: weights_fn {says}")
+    return torch.as_tensor(w).double()
+
+
+def moments(phis, traj, grad):
+    """One episode's estimate g = sum_t Phi_t grad log pi(a_t|s_t), exactly: its mean's
+    relative error and angle from grad J, and E|g - E g|^2. phis: Phi_t (H, N) of every
+    trajectory, one array or several, drawn with equal chance (a2c's cut offsets)."""
+    import numpy as np
+
+    gs = [np.einsum("tn,tnk->nk", np.asarray(w), traj["score"]) for w in phis]
+    mean = sum(traj["prob"] @ g for g in gs) / len(gs)
+    var = sum(traj["prob"] @ ((g - mean) ** 2).sum(1) for g in gs) / len(gs)
+    norm = np.linalg.norm(grad)
+    error = np.linalg.norm(mean - grad) / norm
+    cos = mean @ grad / max(np.linalg.norm(mean) * norm, 1e-300)
+    angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return dict(error=float(error), angle=float(angle), var=float(var))
+
+
+def exact_inputs(traj, V):
+    """rew, v, v_next, done (H, N) of every trajectory, with V (H + 1, S) of each state."""
+    import numpy as np
+    import torch
+
+    s = traj["s"]
+    t = np.arange(len(s))[:, None]
+    v_all = torch.tensor(V[t, s])
+    done = torch.zeros(v_all[1:].shape, dtype=torch.float64)
+    done[-1] = 1.0
+    return [torch.tensor(traj["rew"]), v_all[:-1], v_all[1:], done]
+
+
+def exact(mods, gamma, lams, num_steps, phis):
+    """The exact part: every Phi_t of the ladder, and each of phis, on the tiny MDP."""
+    import numpy as np
+    import tiny_mdp
+
+    traj = tiny_mdp.trajectories()
+    grad, V = tiny_mdp.exact_grad_and_values(gamma=gamma)
+    grad = grad.ravel()
+    Q = tiny_mdp.q_values(V, gamma)
+    J = float(tiny_mdp.MU @ V[0])
+    vs = {"V^pi": V, "a constant (J)": np.full_like(V, J)}
+    vs["V_0(s) at every t"] = np.tile(V[0], (len(V), 1))
+    rew, v, v_next, done = exact_inputs(traj, V)
+    s = traj["s"][:-1]
+    t = np.arange(len(s))[:, None]
+    rtg = mods["rtg_pg"].weights_fn(rew, done, gamma)
+    gae = mods["vpg"].weights_fn
+    rows = {}
+    rows["R(tau)"] = [mods["simple_pg"].weights_fn(rew, done, gamma)]
+    rows["reward-to-go"] = [rtg]
+    rows["rtg - b(s), b = V^pi"] = [gae(rew, v, v_next, done, done, gamma, 1.0)]
+    q = Q[t, s, traj["a"]]
+    rows["Q^pi(s,a)"] = [q]
+    rows["A^pi(s,a)"] = [q - V[t, s]]
+    if gamma < 1:
+        rows["gamma^t x rtg"] = [gamma**t * rtg.numpy()]
+    table = {name: moments(w, traj, grad) for name, w in rows.items()}
+    critic = {}
+    for name, V_used in vs.items():
+        inputs = exact_inputs(traj, V_used)
+        critic[name] = critic_rows(mods, inputs, gamma, lams, num_steps, traj, grad)
+    mine = []
+    for phi in phis:
+        mine.append(exact_phi(phi, vs, traj, grad, gamma))
+    norm = float(np.linalg.norm(grad))
+    out = dict(table=table, critic=critic, mine=mine, gamma=gamma, norm=norm)
+    return out
+
+
+def critic_rows(mods, inputs, gamma, lams, num_steps, traj, grad):
+    """rtg - V, GAE and a2c's n-step return minus V, exactly, with the V of inputs; a2c's
+    cut falls at each of its num_steps offsets with equal chance."""
+    import torch
+
+    rew, v, v_next, done = inputs
+    gae = mods["vpg"].weights_fn
+    a2c = mods["a2c"].weights_fn
+    rows = {}
+    rows["rtg - V"] = [gae(rew, v, v_next, done, done, gamma, 1.0)]
+    for lam in lams:
+        rows[f"GAE {lam:g}"] = [gae(rew, v, v_next, done, done, gamma, lam)]
+    t = torch.arange(len(rew))[:, None]
+    cuts = []
+    for offset in range(num_steps):
+        cut = ((t + offset) % num_steps == num_steps - 1).double()
+        cut_done = torch.maximum(done, cut)
+        cuts.append(a2c(rew, v, v_next, done, cut_done, gamma, 1.0))
+    rows["a2c n-step - V"] = cuts
+    return {name: moments(w, traj, grad) for name, w in rows.items()}
+
+
+def exact_phi(phi, vs, traj, grad, gamma):
+    """Each V's moments of a Phi_t of one's own (a critic-free one needs none)."""
+    out = dict(phi=phi, rows={})
+    names = list(vs)
+    if phi["kind"] == "critic-free":
+        names = ["V^pi"]
+    for name in names:
+        inputs = exact_inputs(traj, vs[name])
+        if phi["kind"] == "critic-free":
+            inputs = [inputs[0], inputs[-1]]
+        w, mixes = phi_of(phi, inputs, gamma)
+        out["rows"][name] = moments([w], traj, grad)
+        out["mixes"] = mixes
+    return out
+
+
+# below this relative error from grad J, a mean is grad J to float precision
+UNBIASED = 1e-6
+
+
+def verdict(m):
+    if m["error"] < UNBIASED:
+        return f"unbiased (relative error {m['error']:.0e})"
+    return f"biased: relative error {m['error']:.2g}, angle {m['angle']:.1f} degrees"
+
+
+def objective(gamma, H):
+    terms = ["r_0"]
+    for t in range(1, H):
+        discount = ""
+        if gamma < 1:
+            discount = f"{gamma:g}^{t} "
+        terms.append(f"{discount}r_{t}")
+    return "J = E[" + " + ".join(terms) + "]"
+
+
+def print_exact(out):
+    import tiny_mdp
+
+    gamma = out["gamma"]
+    print("exact, on the tiny MDP of tools/tiny_mdp.py (3 states, 2 actions, mean rewards):")
+    print(f"  grad J of {objective(gamma, tiny_mdp.H)}", end="")
+    print(f" (horizon {tiny_mdp.H}, gamma {gamma:g}), |grad J| {out['norm']:.3g};")
+    print("  one episode's estimate: its mean's relative error and angle from grad J, and")
+    print("  its variance E|g - E g|^2")
+    print(f"  {'Phi_t':<24}{'error':>9}{'angle':>8}{'variance':>10}")
+    for name, m in out["table"].items():
+        cells = f"{m['error']:>9.2g}{m['angle']:>8.1f}{m['var']:>10.3g}"
+        print(f"  {name:<24}{cells}")
+    names = list(out["critic"])
+    print("  a critic's Phi_t: error and variance, with V =")
+    print(f"  {'':<17}" + "".join(f"{n:>20}" for n in names))
+    for row in out["critic"][names[0]]:
+        cells = [out["critic"][n][row] for n in names]
+        text = "".join(f"{m['error']:>11.2g}{m['var']:>9.3g}" for m in cells)
+        print(f"  {row:<17}{text}")
+    if gamma < 1:
+        print("  gamma < 1: discounted from step t, Phi_t is not the gradient of this J;")
+        print("  discounted from the episode's start (gamma^t x rtg) it is (Nota and")
+        print('  Thomas 2020, "Is the Policy Gradient a Gradient?")')
+    for mine in out["mine"]:
+        print_mine(mine)
+
+
+def print_mine(mine):
+    phi = mine["phi"]
+    if phi["kind"] == "critic-free":
+        m = mine["rows"]["V^pi"]
+        print(f"  {phi['name']}: {verdict(m)}; variance {m['var']:.3g}")
+    else:
+        print(f"  {phi['name']}, a critic's Phi_t (lambda {phi['lam']:g}), with V =")
+        for name, m in mine["rows"].items():
+            print(f"    {name}: {verdict(m)}; variance {m['var']:.3g}")
+    if mine["mixes"]:
+        print("    (its weights_fn mixes a batch's episodes: given one at a time here)")
+
+
 def run(args):
     import time
 
@@ -492,6 +777,12 @@ def run(args):
     torch.set_num_threads(1)
     start = time.time()
     mods = {name: load_file(name) for name in FILES}
+    phis = [load_phi(path, args.phi_lam) for path in args.phi]
+    ladder = exact(mods, args.gamma, args.lams, args.num_steps, phis)
+    print_exact(ladder)
+    if args.exact:
+        print(f"({time.time() - start:.1f} s)")
+        return dict(exact=ladder)
     policy = load_policy(args, mods)
     seed = args.seed
     fit_pool = collect(policy, mods, args.vf_steps, args.num_envs, seed + 1000)
@@ -501,6 +792,9 @@ def run(args):
     ev = explained_var(pool, value, mods, args.gamma)
     v = value(pool["obs"])
     weights = weightings(mods, pool, v, args.gamma, args.lams, args.num_steps, seed)
+    ladder_weights = dict(weights)
+    for phi in phis:
+        weights[phi["name"]] = sampled_phi(phi, pool, v, args.gamma)
     actor = policy["actor"]
     result = measure(mods, actor, pool, weights, args.batch_steps)
     if result is None:
@@ -518,19 +812,21 @@ def run(args):
     print_table(result, head)
     sweep = []
     for size in args.sizes:
-        one = measure(mods, actor, pool, weights, size)
+        one = measure(mods, actor, pool, ladder_weights, size)
         if one is not None:
             sweep.append(one)
     if sweep:
-        print_sweep(sweep, list(weights))
+        print_sweep(sweep, list(ladder_weights))
     print(f"({time.time() - start:.0f} s)")
-    out = dict(result=result, sweep=sweep, ev=ev, policy=policy)
+    out = dict(result=result, sweep=sweep, ev=ev, policy=policy, exact=ladder)
     return out
 
 
 def main(argv=None):
     args = parse_args(argv)
     out = run(args)
+    if args.exact:
+        return
     if importlib.util.find_spec("matplotlib") is None:
         print("the figure needs matplotlib: pip install matplotlib")
         return
