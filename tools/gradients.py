@@ -24,7 +24,8 @@ FILES = ("simple_pg", "rtg_pg", "vpg", "a2c")
 KEYS = ("algo", "env", "env_kwargs", "hidden", "actor", "obs_mean", "obs_var")
 MORE = """details:
   Rewards are the raw ones: the scripts divide them by a running std,
-  a positive constant per batch, which changes no direction.
+  nearly constant within a batch, which scales the estimate and
+  hardly turns it.
   The objective is the return of the time-limited episode with
   --gamma: an episode's end is its end for every weighting (no V
   bootstrapped after a time limit); a2c's rollout cut every
