@@ -557,8 +557,8 @@ class Run:
         self.dir = args.logdir
         if os.path.isdir(self.dir) and os.listdir(self.dir):
             fail(f"{self.dir} already holds a run or other files; choose another --logdir")
-        config = dict(vars(args), algo=ALGO, torch=torch.__version__, numpy=np.__version__)
-        config["gymnasium"] = gym.__version__
+        config = dict(vars(args), algo=ALGO, torch=torch.__version__)
+        config.update(gymnasium=gym.__version__, numpy=np.__version__)
         try:
             os.makedirs(self.dir, exist_ok=True)
             # json cannot write a set (--env-kwargs "x={1}"): TypeError
