@@ -295,7 +295,7 @@ class RewardScale:
         self.ret_norm = RunningNorm(())
 
     def reset(self):
-        """New episodes in every env: new sums."""
+        """New episodes in every env (the whole-episode rollouts reset them all): new sums."""
         self.ret[:] = 0.0
 
     def __call__(self, rew, term, done):

@@ -172,8 +172,8 @@ def main(argv=None):
             # to (T, N, ...) below: time first, [t] is the step taken from obs[t].
             # T steps in each of the N envs, cutting episodes anywhere. next_buf[t] holds
             # where step t really led (info["final_obs"] where an episode ended), so the
-            # critic can bootstrap after a truncation or at the cut, and not after a
-            # termination. Where step t ended no episode, next_buf[t] is obs_buf[t + 1].
+            # critic can bootstrap after a truncation or at the cut (weights_fn's 1 - term
+            # drops it after a termination). Where no episode ended, it is obs_buf[t + 1].
             obs_buf = []
             act_buf = []
             rew_buf = []
@@ -373,7 +373,7 @@ class RewardScale:
         self.ret_norm = RunningNorm(())
 
     def reset(self):
-        """New episodes in every env: new sums."""
+        """New episodes in every env (the whole-episode rollouts reset them all): new sums."""
         self.ret[:] = 0.0
 
     def __call__(self, rew, term, done):
