@@ -3,6 +3,7 @@ model; a list stands for a tuple, and an env made by a **kwargs function takes a
 is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
 user's own env, and the shipped example module's reward reaches training and watching."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -64,6 +65,9 @@ def spy_make(monkeypatch):
     """Every gym.make(id, **kwargs) call, as (id, kwargs)."""
     made, real = [], gym.make
 
+    # wraps: the spy keeps gym.make's signature, which the settings check reads (its defaults
+    # are settings too); a spy without them would change what it observes
+    @functools.wraps(real)
     def make(env_id, *args, **kwargs):
         made.append((env_id, kwargs))
         return real(env_id, *args, **kwargs)
