@@ -510,7 +510,7 @@ BREAKS = {
             "clipped = torch.clamp(ratio, 1 / (1 + args.clip_ratio), 1 + args.clip_ratio)",
         )
     ],
-    "critic-free-stored-counts-every-env": [("*", "stored += keep.sum()", "stored += num_envs")],
+    "critic-free-batch-ends-on-termination-only": [("*", "keep &= ~done", "keep &= ~term")],
     "a2c-clips-the-actor-only": [
         (
             "a2c.py",

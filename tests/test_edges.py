@@ -285,10 +285,13 @@ def test_the_critic_free_batch_is_full_once_batch_steps_are_stored(name, tmp_pat
 
 
 # ------------------------------ tools/watch.py ------------------------------
-@pytest.mark.parametrize("angle,share", [(2 * math.pi - 0.1, "0%"), (-2 * math.pi + 0.1, "0%"), (math.pi, "100%")])
+TURNS = [(2 * math.pi - 0.1, "0%"), (-2 * math.pi + 0.1, "0%"), (math.pi, "100%"), (1.8, "0%"), (-2.2, "100%")]
+
+
+@pytest.mark.parametrize("angle,share", TURNS)
 def test_on_its_back_follows_where_the_torso_points(angle, share, tmp_path):
     """A torso turned all the way round (2 pi - 0.1 rad) points up: upright, not on its back;
-    at pi it is on its back."""
+    at pi it is on its back. The line is drawn at 2 rad either way, not at a right angle."""
     run_main("ppo", ["--env", "TestPosedWalker-v0", "--total-steps", "16"] + tiny("ppo"), tmp_path)
     out = watch([tmp_path, "--episodes", "1", "--env-kwargs", f"angle={angle}"])
     assert re.search(r"on its back \(turned > 2 rad\) (\d+%) of steps", out).group(1) == share, out
