@@ -511,6 +511,21 @@ BREAKS = {
         )
     ],
     "critic-free-batch-ends-on-termination-only": [("*", "keep &= ~done", "keep &= ~term")],
+    "critic-free-last-step-unkept": [
+        (
+            "*",
+            "                keep_buf.append(torch.tensor(keep, device=device))\n"
+            "                stored += keep.sum()\n"
+            "                global_step += num_envs\n"
+            "                if stored >= args.batch_steps:\n"
+            "                    keep &= ~done\n",
+            "                stored += keep.sum()\n"
+            "                global_step += num_envs\n"
+            "                if stored >= args.batch_steps:\n"
+            "                    keep &= ~done\n"
+            "                keep_buf.append(torch.tensor(keep, device=device))\n",
+        )
+    ],
     "a2c-clips-the-actor-only": [
         (
             "a2c.py",

@@ -284,6 +284,32 @@ def test_the_critic_free_batch_is_full_once_batch_steps_are_stored(name, tmp_pat
     assert sizes == [20] and rows[-1]["step"] == "20" and rows[-1]["episodes"] == "4", (sizes, rows)
 
 
+class GuardedTruncEnv(CountEnv):
+    """Purpose-built: CountEnv's episodes of 5 steps, each ended by truncation; more than 100 steps
+    in one env is an error (a rollout that never stops would otherwise hang)."""
+
+    def __init__(self, render_mode=None):
+        super().__init__(length=5, trunc=True)
+        self.steps = 0
+
+    def step(self, action):
+        self.steps += 1
+        assert self.steps <= 100, "the rollout did not stop"
+        return super().step(action)
+
+
+gym.register("TestGuardedTrunc-v0", entry_point=GuardedTruncEnv)
+
+
+@pytest.mark.parametrize("name", CRITIC_FREE)
+def test_a_truncation_ends_an_episode_of_the_critic_free_batch(name, tmp_path):
+    """Once the batch is full, an env stops storing where its episode ends, by truncation too:
+    episodes of 5 steps ended by truncation, 2 envs, --batch-steps 20: 10 steps each."""
+    args = ["--env", "TestGuardedTrunc-v0", "--num-envs", "2", "--batch-steps", "20", "--total-steps", "20"]
+    rows = run_main(name, args + ["--hidden", "8"], tmp_path)
+    assert rows[-1]["step"] == "20" and rows[-1]["episodes"] == "4", rows
+
+
 # ------------------------------ tools/watch.py ------------------------------
 TURNS = [(2 * math.pi - 0.1, "0%"), (-2 * math.pi + 0.1, "0%"), (math.pi, "100%"), (1.8, "0%"), (-2.2, "100%")]
 
