@@ -2,9 +2,10 @@
 copies and its --every; the shared plumbing (a SyntaxError in one's own env module, the first console
 line into a closed pipe, the NaN stop's row, a '/' in the run directory's name, the negative-value
 hint, settings with a falsy default, a --logdir that is a file, a run with no episode ended); the
-algorithms (ppo's ratio clip and clip_frac, trpo's full step first, a2c's value loss, the critic-free
-batch full at --batch-steps); tools/watch.py (on its back after a full turn, the camera a user
-chose) and tools/plot.py (an averaged curve where a seed's run ends)."""
+algorithms (ppo's ratio clip and clip_frac, a2c's value loss, the critic-free batch full at
+--batch-steps and ended by truncations too); tools/watch.py's "on its back" after a full turn.
+(trpo's full step first is in test_theory.py; watch's first line, GIF and camera in test_watch.py;
+plot's averaged curve in test_tools.py.)"""
 
 import json
 import math
