@@ -431,6 +431,189 @@ BREAKS = {
         )
     ],
     "phi-lam-always-1": [("tools/gradients.py", "    if found is None:\n        return 1.0\n", "    return 1.0\n")],
+    # ------------------------------- edges -------------------------------
+    "keep-models-copy-before-log": [
+        (
+            "tools/keep_models.py",
+            '        log(self, update, step, *rest)\n        if step < marks["next"]:\n            return\n',
+            '        if step < marks["next"]:\n            return log(self, update, step, *rest)\n',
+        ),
+        (
+            "tools/keep_models.py",
+            '        marks["next"] = (step // args.every + 1) * args.every\n',
+            '        marks["next"] = (step // args.every + 1) * args.every\n        log(self, update, step, *rest)\n',
+        ),
+    ],
+    "keep-models-every-0-accepted": [
+        ("tools/keep_models.py", "if not text.isdigit() or int(text) == 0:", "if not text.isdigit():")
+    ],
+    "own-env-syntax-error-one-line": [
+        ("*", "        if isinstance(e, SyntaxError):\n            where = e.filename\n", "")
+    ],
+    "first-console-line-plain-print": [
+        (
+            "*",
+            'self.say(f"{ALGO} on {env}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)")',
+            'print(f"{ALGO} on {env}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)", flush=True)',
+        )
+    ],
+    "nan-row-only-when-due": [
+        ("*", "step >= self.args.total_steps or not finite:\n", "step >= self.args.total_steps:\n")
+    ],
+    "slash-nests-run-directory": [("*", '.replace(" ", "").replace("/", "_")', '.replace(" ", "")')],
+    "negative-hint-second-word": [("*", 'flag = message.split(":")[0].split()[-1]', "flag = message.split()[1]")],
+    "falsy-default-not-checked": [
+        (
+            "*",
+            "if default is not None and kind(value) != kind(default):",
+            "if default and kind(value) != kind(default):",
+        )
+    ],
+    "logdir-file-listed": [
+        (
+            "*",
+            "if os.path.isdir(self.dir) and os.listdir(self.dir):",
+            "if os.path.exists(self.dir) and os.listdir(self.dir):",
+        )
+    ],
+    "no-episode-return-nan": [
+        (
+            "*",
+            "        if self.last_100:\n            last_100 = round(float(np.mean(self.last_100)), 2)",
+            "        if True:\n            last_100 = round(float(np.mean(self.last_100)), 2)",
+        )
+    ],
+    "ppo-clips-log-ratio": [
+        (
+            "ppo.py",
+            "clipped = torch.clamp(ratio, 1 - args.clip_ratio, 1 + args.clip_ratio)",
+            "clipped = torch.exp(torch.clamp(logp - b_logp_old[idx], -args.clip_ratio, args.clip_ratio))",
+        )
+    ],
+    "ppo-clip-frac-log-ratio": [
+        (
+            "ppo.py",
+            "clip_frac = ((ratio - 1).abs() > args.clip_ratio).float().mean()",
+            "clip_frac = ((logp - b_logp_old[idx]).abs() > args.clip_ratio).float().mean()",
+        )
+    ],
+    "trpo-line-search-skips-the-full-step": [
+        (
+            "trpo.py",
+            "for backtracks in range(args.backtrack_iters):",
+            "for backtracks in range(1, args.backtrack_iters + 1):",
+        )
+    ],
+    "a2c-value-loss-halved": [
+        (
+            "a2c.py",
+            "    loss_v = ((critic(b_obs) - b_ret) ** 2).mean()",
+            "    loss_v = 0.5 * ((critic(b_obs) - b_ret) ** 2).mean()",
+        )
+    ],
+    "a2c-loss-v-times-vf-coef": [("a2c.py", '"loss_v": loss_v.item()}', '"loss_v": args.vf_coef * loss_v.item()}')],
+    "critic-free-batch-full-past-batch-steps": [
+        ("*", "if stored >= args.batch_steps:", "if stored > args.batch_steps:")
+    ],
+    "watch-on-its-back-by-abs-angle": [
+        (
+            "tools/watch.py",
+            'on_back = [float(np.cos(a) < np.cos(TURNED)) for a in seen["angle"]]',
+            'on_back = [float(abs(a) > TURNED) for a in seen["angle"]]',
+        )
+    ],
+    "watch-first-line-saved-settings": [
+        (
+            "tools/watch.py",
+            'settings = "".join(f" {key}={value}" for key, value in env_kwargs.items())',
+            'settings = "".join(f" {key}={value}" for key, value in saved.items())',
+        )
+    ],
+    "watch-gif-steps-per-episode": [
+        (
+            "tools/watch.py",
+            "if args.gif and steps_taken <= args.steps and steps_taken % args.every == 0:",
+            "if args.gif and length <= args.steps and length % args.every == 0:",
+        )
+    ],
+    "watch-camera-id-gets-track": [
+        (
+            "tools/watch.py",
+            'names_a_camera = "camera_id" in env_kwargs or "camera_name" in env_kwargs',
+            'names_a_camera = "camera_name" in env_kwargs',
+        )
+    ],
+    "plot-curve-held-past-its-end": [
+        (
+            "tools/plot.py",
+            "return np.interp(grid, steps, means, left=np.nan, right=np.nan)",
+            "return np.interp(grid, steps, means)",
+        )
+    ],
+    # ---------------------- edges: breaks of one's own ----------------------
+    "keep-models-next-from-step": [
+        (
+            "tools/keep_models.py",
+            'marks["next"] = (step // args.every + 1) * args.every',
+            'marks["next"] = step + args.every',
+        )
+    ],
+    "keep-models-named-by-update": [("tools/keep_models.py", 'f"{step}.pt"', 'f"{update}.pt"')],
+    "slash-replaced-in-the-env-id-only": [
+        (
+            "*",
+            'name = "-".join([args.env] + given).replace(" ", "").replace("/", "_")',
+            'name = "-".join([args.env.replace("/", "_")] + given).replace(" ", "")',
+        )
+    ],
+    "bool-counts-as-a-number": [
+        ("*", "same = {int: float, list: tuple}", "same = {int: float, bool: float, list: tuple}")
+    ],
+    "run-directory-error-not-caught": [
+        ("*", "        except (OSError, TypeError) as e:\n", "        except TypeError as e:\n")
+    ],
+    "no-episode-return-zero": [
+        (
+            "*",
+            "        last_100 = None\n        said = ",
+            "        last_100 = 0.0\n        said = ",
+        )
+    ],
+    "ppo-clip-band-asymmetric": [
+        (
+            "ppo.py",
+            "clipped = torch.clamp(ratio, 1 - args.clip_ratio, 1 + args.clip_ratio)",
+            "clipped = torch.clamp(ratio, 1 / (1 + args.clip_ratio), 1 + args.clip_ratio)",
+        )
+    ],
+    "critic-free-batch-ends-on-termination-only": [("*", "keep &= ~done", "keep &= ~term")],
+    "critic-free-last-step-unkept": [
+        (
+            "*",
+            "                keep_buf.append(torch.tensor(keep, device=device))\n"
+            "                stored += keep.sum()\n"
+            "                global_step += num_envs\n"
+            "                if stored >= args.batch_steps:\n"
+            "                    keep &= ~done\n",
+            "                stored += keep.sum()\n"
+            "                global_step += num_envs\n"
+            "                if stored >= args.batch_steps:\n"
+            "                    keep &= ~done\n"
+            "                keep_buf.append(torch.tensor(keep, device=device))\n",
+        )
+    ],
+    "a2c-clips-the-actor-only": [
+        (
+            "a2c.py",
+            "    params = list(actor.parameters()) + list(critic.parameters())\n    nn.utils.clip_grad_norm_",
+            "    params = list(actor.parameters())\n    nn.utils.clip_grad_norm_",
+        )
+    ],
+    "watch-on-its-back-past-a-right-angle": [
+        ("tools/watch.py", "float(np.cos(a) < np.cos(TURNED))", "float(np.cos(a) < 0)")
+    ],
+    "watch-gif-steps-open-end": [("tools/watch.py", "steps_taken <= args.steps and", "steps_taken < args.steps and")],
+    "plot-band-without-nan": [("tools/plot.py", "np.nanmin(c, 0), np.nanmax(c, 0)", "np.min(c, 0), np.max(c, 0)")],
 }
 
 

@@ -3,6 +3,7 @@ model; a list stands for a tuple, and an env made by a **kwargs function takes a
 is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
 user's own env, and the shipped example module's reward reaches training and watching."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -52,6 +53,12 @@ def test_bad_env_kwargs_keep_an_existing_run(tmp_path):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
+def test_a_setting_that_reaches_the_env_through_kwargs_is_taken():
+    """Walker2d-v5 takes camera_id through its maker's **kwargs (MujocoEnv's own setting): the check
+    leaves it to gymnasium, which takes it, so tools/watch.py can film with a camera of one's own."""
+    assert load("ppo").check_env("Walker2d-v5", ["camera_id=0"]) == {"camera_id": 0}
+
+
 def test_literal_values():
     pairs = ["forward_reward_weight=-1", "healthy_z_range=(0.5,2)", "terminate_when_unhealthy=False"]
     assert load("ppo").check_env("Walker2d-v5", pairs) == {
@@ -66,6 +73,9 @@ def spy_make(monkeypatch):
     """Every gym.make(id, **kwargs) call, as (id, kwargs)."""
     made, real = [], gym.make
 
+    # wraps: the spy keeps gym.make's signature, which the settings check reads (its defaults
+    # are settings too); a spy without them would change what it observes
+    @functools.wraps(real)
     def make(env_id, *args, **kwargs):
         made.append((env_id, kwargs))
         return real(env_id, *args, **kwargs)

@@ -265,6 +265,25 @@ def test_trpo_natural_gradient_step(discrete):
 
 
 @pytest.mark.skipif("trpo" not in SCRIPTS, reason="trpo.py not written yet")
+def test_trpo_line_search_tries_the_full_step_first():
+    """The line search's first try is the full step: with --backtrack-iters 1, a step that fits
+    the trust region (damped, its mean KL stays under delta) is taken whole, not 0.8 of it."""
+    from types import SimpleNamespace
+
+    mod, actor, obs, act, adv = actor_batch("trpo", True)
+    H_kl, theta_old, pi_old = explicit_fisher(actor, obs)
+    n = len(theta_old)
+    Hd = H_kl + 0.1 * torch.eye(n)
+    g = torch.autograd.grad((actor.dist(obs).log_prob(act) * adv).mean(), list(actor.parameters()))
+    x = torch.linalg.solve(Hd, torch.nn.utils.parameters_to_vector(g))
+    full = torch.sqrt(2 * 0.001 / (x @ Hd @ x)) * x
+    args = SimpleNamespace(damping=0.1, cg_iters=n, backtrack_iters=1)
+    stats = mod.update_policy(actor, obs, act, adv, logp_of(actor, obs, act), 0.001, args)
+    step = torch.nn.utils.parameters_to_vector(actor.parameters()).detach() - theta_old
+    assert (step - full).norm() < 2e-3 * full.norm(), (stats, step.norm(), full.norm())
+
+
+@pytest.mark.skipif("trpo" not in SCRIPTS, reason="trpo.py not written yet")
 @pytest.mark.parametrize("delta", [0.001, 0.01, 0.3, 3.0])
 @pytest.mark.parametrize("discrete", [True, False])
 def test_trpo_line_search_respects_trust_region(delta, discrete):

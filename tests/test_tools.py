@@ -1,6 +1,7 @@
 """tools/plot.py's curves of run directories on tiny real runs, and its one-line errors; benchmarks/generalize.py's
 table marks and benchmarks/table.py's verdicts on the goals. (tools/watch.py has test_watch.py.)"""
 
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,29 @@ def test_plot_curve_is_the_mean_of_the_last_100_episodes(tmp_path):
     assert steps == [200, 300, 400, 500]
     # (10 x 10 + 90 x 20) / 100; then the last 100: 80 of the 20s and the 20 of 50
     assert means == pytest.approx([10.0, 19.0, 26.0, 26.0])
+
+
+def test_an_averaged_curve_stops_where_a_seeds_run_stops(tmp_path):
+    """--average: beyond the end of a shorter seed's run, the mean and the band are those of the
+    seeds still running; the short run's last value is not carried on flat."""
+    pytest.importorskip("matplotlib")
+    import plot
+
+    config = {"env": "TestCount-v0", "algo": "ppo", "env_kwargs": {}, "lr": 0.1, "logdir": ""}
+    ends = {1: 1000, 2: 500}
+    for seed, end in ends.items():
+        d = tmp_path / str(seed)
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps(dict(config, seed=seed)))
+        rows = [f"{step},{seed * 10}.0,100" for step in range(100, end + 1, 100)]
+        (d / "progress.csv").write_text("\n".join(["step,return_mean,episodes"] + rows) + "\n")
+    (line,) = plot.figure(plot.run_lines([str(tmp_path / "1"), str(tmp_path / "2")], average=True)).axes[0].get_lines()
+    steps, means = line.get_data()
+    assert means[steps <= 500] == pytest.approx(15.0) and means[steps > 510] == pytest.approx(10.0), (steps, means)
+    (band,) = line.axes.collections
+    # the band runs on to the end of the longer run, where its one seed is both min and max
+    beyond = [y for path in band.get_paths() for x, y in path.vertices if 510 < x <= 1000]
+    assert len(beyond) > 10 and beyond == pytest.approx([10.0] * len(beyond)), beyond
 
 
 def test_plot_without_matplotlib(runs, tmp_path):

@@ -7,6 +7,7 @@ input in one line."""
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -82,6 +83,15 @@ def test_override_and_its_message(tmp_path):
     run_main("ppo", env + ["--total-steps", "256"] + small("ppo"), tmp_path)
     out = watch([tmp_path / "model.pt", "--episodes", "1", "--env-kwargs", "length=5"]).splitlines()
     assert out[1:] == ["  trained with length=3, watched with length=5", "  return 5.0 +- 0.0, length 5 +- 0"]
+
+
+def test_the_first_line_names_the_settings_played_with(tmp_path):
+    """The first line says what the episodes were played in: the override given here, not the
+    setting saved in training."""
+    env = ["--env", "TestCount-v0", "--env-kwargs", "length=3"]
+    run_main("ppo", env + ["--total-steps", "16"] + tiny("ppo"), tmp_path)
+    first = watch([tmp_path, "--episodes", "1", "--env-kwargs", "length=5"]).splitlines()[0]
+    assert "length=5" in first and "length=3" not in first, first
 
 
 def test_a_setting_unset_in_training_is_reported(tmp_path):
@@ -177,6 +187,27 @@ def test_gif_into_a_folder_not_there(picture_model, tmp_path, capsys):
     out = watch([picture_model, "--gif", "--every", "1", "--out", tmp_path / "new" / "deeper" / "w.gif"])
     assert f"wrote {tmp_path}/new/deeper/w.gif: 5 frames" in out
     refused([picture_model, "--gif", "--out", tmp_path / "new"], capsys, f"--out {tmp_path / 'new'} is a folder")
+
+
+def test_the_gif_steps_count_all_filmed_episodes_together(picture_model):
+    """--steps caps the GIF at the first N steps of all the episodes played, not N of each: three
+    episodes of 4 steps and --steps 6 film the reset's frame and steps 1 to 6."""
+    pytest.importorskip("PIL")
+    out = watch([picture_model, "--gif", "--episodes", "3", "--steps", "6", "--every", "1"])
+    assert re.search(r"wrote \S+: 7 frames", out), out
+
+
+def test_a_camera_chosen_by_camera_id_is_kept(tmp_path, monkeypatch):
+    """A camera given as camera_id is the one filmed: no camera_name="track" is added beside it
+    (MuJoCo refuses the two together)."""
+    pytest.importorskip("PIL")
+    monkeypatch.chdir(ROOT)
+    env = ["--env", "examples.backward_walker:BackwardWalker-v5", "--total-steps", "16"]
+    run_main("ppo", env + tiny("ppo"), tmp_path)
+    args = [tmp_path, "--gif", "--steps", "1", "--env-kwargs", "camera_id=0", "--out", tmp_path / "w.gif"]
+    res = run_watch(args, env=HEADLESS)
+    assert res.returncode == 0 and "wrote" in res.stdout, res.stderr
+    assert "camera_id=0" in res.stdout.splitlines()[0]
 
 
 def test_filming_follows_the_body(tmp_path):
