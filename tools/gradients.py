@@ -711,11 +711,19 @@ def exact_phi(phi, vs, traj, grad, gamma):
 
 # below this relative error from grad J, a mean is grad J to float precision
 UNBIASED = 1e-6
+# an error below this is float64's rounding, whose digits differ from one CPU to another
+ROUNDING = 1e-12
+
+
+def error_text(error):
+    if error < ROUNDING:
+        return "<1e-12"
+    return f"{error:.2g}"
 
 
 def verdict(m):
     if m["error"] < UNBIASED:
-        return f"unbiased (relative error {m['error']:.0e})"
+        return f"unbiased (relative error {error_text(m['error'])})"
     return f"biased: relative error {m['error']:.2g}, angle {m['angle']:.1f} degrees"
 
 
@@ -740,14 +748,14 @@ def print_exact(out):
     print("  its variance E|g - E g|^2")
     print(f"  {'Phi_t':<24}{'error':>9}{'angle':>8}{'variance':>10}")
     for name, m in out["table"].items():
-        cells = f"{m['error']:>9.2g}{m['angle']:>8.1f}{m['var']:>10.3g}"
+        cells = f"{error_text(m['error']):>9}{m['angle']:>8.1f}{m['var']:>10.3g}"
         print(f"  {name:<24}{cells}")
     names = list(out["critic"])
     print("  a critic's Phi_t: error and variance, with V =")
     print(f"  {'':<17}" + "".join(f"{n:>20}" for n in names))
     for row in out["critic"][names[0]]:
         cells = [out["critic"][n][row] for n in names]
-        text = "".join(f"{m['error']:>11.2g}{m['var']:>9.3g}" for m in cells)
+        text = "".join(f"{error_text(m['error']):>11}{m['var']:>9.3g}" for m in cells)
         print(f"  {row:<17}{text}")
     if gamma < 1:
         print("  gamma < 1: discounted from step t, Phi_t is not the gradient of this J;")
