@@ -146,7 +146,12 @@ BREAKS = {
         ("tools/watch.py", 'os.environ.setdefault("MUJOCO_GL", "egl")', 'os.environ["MUJOCO_GL"] = "egl"'),
     ],
     "watch-own-env-bug-one-line": [
-        ("tools/watch.py", "    check_own_env(script, env_id, saved)\n", ""),
+        (
+            "tools/watch.py",
+            "    env_kwargs = script.check_env(env_id, pairs + args.env_kwargs)\n",
+            "    try:\n        env_kwargs = script.check_env(env_id, pairs + args.env_kwargs)\n"
+            "    except Exception as e:\n        fail(f'cannot make env {env_id}: {first_line(e)}')\n",
+        ),
     ],
     "watch-script-bug-one-line": [
         (

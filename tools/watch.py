@@ -199,28 +199,6 @@ def load(args):
     return path, ckpt, script
 
 
-def check_own_env(script, env_id, saved):
-    """An env of one's own (--env module:id) is made, reset and stepped once with the settings it
-    was trained with. The script's check of the settings, next, reports any error as one line of
-    bad input; an error raised in one's own module is a bug in it, and its traceback says where."""
-    if ":" not in env_id:
-        return
-    module_name = env_id.split(":")[0]
-    # The script's check imports the module from the working directory too.
-    sys.path.append(os.getcwd())
-    # A module that is not there is bad input: the script's check says so in one line.
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except ModuleNotFoundError:
-        return
-    if spec is None:
-        return
-    env = script.make_env(env_id, saved)
-    env.reset(seed=0)
-    env.step(env.action_space.sample())
-    env.close()
-
-
 def render_env(script, env_id, env_kwargs, mode, size):
     """The env to show or film. MuJoCo bodies with a camera named "track" (Walker2d, Hopper,
     HalfCheetah, Ant, Humanoid) are filmed with it, as it follows the body (the default camera
@@ -432,8 +410,8 @@ def main(argv=None):
 
     env_id = ckpt["env"]
     saved = ckpt["env_kwargs"]
-    check_own_env(script, env_id, saved)
     pairs = [f"{key}={value!r}" for key, value in saved.items()]
+    # the script's check: bad input is one line; a bug in one's own env module, its traceback
     env_kwargs = script.check_env(env_id, pairs + args.env_kwargs)
     out = out_path(args, path)
     mode = render_mode(args)
