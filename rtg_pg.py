@@ -5,20 +5,17 @@ Theory: Spinning Up, "Intro to Policy Optimization", "Don't Let the Past Distrac
 Run: python rtg_pg.py --env CartPole-v1
 """
 
-# ast, inspect, signal, traceback and the like serve PLUMBING, at the end
+# ast, csv, json, signal and the like serve PLUMBING, at the end
 import argparse
 import ast
 import collections
 import csv
-import importlib.util
-import inspect
 import json
 import math
 import os
 import signal
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import gymnasium as gym
@@ -148,7 +145,7 @@ def main(argv=None):
             b_act = all_act[mask]
             weights = weights_fn(rew, done, args.gamma)
             stats = update_policy(actor, opt, b_obs, b_act, weights[mask])
-            run.log(update, global_step, ended_rets, rew, stats, actor, obs_norm)
+            run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:
         # Ctrl-C, or SIGTERM: the run is kept as its last whole update left it
         pass
@@ -303,19 +300,18 @@ class RewardScale:
 
 
 # ================================ ARGUMENTS ================================
-# Parser (argparse's, with a hint for negative values) and the types (seed, positive_int,
-# discount, ...), which check a value and give a one-line error, are in PLUMBING, at the end.
+# the types that check a value (seed, positive_int, discount, env_setting, ...): in PLUMBING, below
 def parse_args(argv=None):
     # the devices to choose from: this machine's
     devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-    p = Parser(ALGO, description=__doc__.splitlines()[0], allow_abbrev=False)
-    # no usage line, so that an error is one line
-    p.usage = argparse.SUPPRESS
-    # each flag's help ends in its default
+    # no usage line: an error is one line; each flag's help ends in its default
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], usage=argparse.SUPPRESS)
     p.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+    p.allow_abbrev = False
     p.add_argument("--env", default="CartPole-v1", help="env id, or module:id of your own")
     p.add_argument(
         "--env-kwargs",
+        type=env_setting,
         nargs="+",
         action="extend",
         default=[],
@@ -328,7 +324,7 @@ def parse_args(argv=None):
     p.add_argument("--gamma", type=discount, default=1.0, help="discount factor; 1: undiscounted")
     p.add_argument("--lr", type=positive, default=3e-3, help="policy learning rate, Adam")
     p.add_argument("--hidden", type=positive_int, default=64, help="units per hidden layer (two)")
-    p.add_argument("--log-std-init", type=number, default=-0.5, help="Gaussian's first log-std")
+    p.add_argument("--log-std-init", type=float, default=-0.5, help="Gaussian's first log-std")
     p.add_argument("--device", default="cpu", choices=devices, help="torch device")
     p.add_argument("--logdir", default=None, help="run directory; None: runs/ENV__ALGO__SEED__TIME")
     p.add_argument(
@@ -340,6 +336,8 @@ def parse_args(argv=None):
     # algorithm-specific
     p.add_argument("--batch-steps", type=positive_int, default=5000, help="fewest steps per batch")
     args = p.parse_args(argv)
+    # the settings as a dict: a key given twice keeps its last value
+    args.env_kwargs = dict(args.env_kwargs)
     return args
 
 
@@ -348,38 +346,18 @@ def parse_args(argv=None):
 ROW_STEPS = 2048
 
 
-def fail(message):
-    """Bad input: one line on stderr (the first of a long message) and exit code 2."""
-    print(f"{ALGO}: error: {message}".strip().splitlines()[0], file=sys.stderr)
-    sys.exit(2)
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, with a hint where a negative value was read as a flag."""
-
-    def error(self, message):
-        if message.endswith("expected one argument"):
-            flag = message.split(":")[0].split()[-1]
-            message += f" (a value that begins with '-' goes after '=': {flag}=-1)"
-        super().error(message)
-
-
 def checked(cast, holds, rule):
-    """An argparse type: the text as a finite number (a whole one, such as 7 or 1e6, if cast
-    is int) for which holds(x) is true; else argparse says "must be RULE, got TEXT"."""
+    """An argparse type: a finite number (a whole one, 1e6 too, if cast is int) that holds."""
 
-    # named number: argparse calls "abc" an "invalid number value"
     def number(text):
         x = float(text)
-        whole = cast is float or x.is_integer()
-        if math.isfinite(x) and whole and holds(x):
+        if math.isfinite(x) and cast(x) == x and holds(x):
             return cast(x)
         raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
 
     return number
 
 
-number = checked(float, lambda x: True, "finite")
 positive = checked(float, lambda x: x > 0, "positive")
 positive_int = checked(int, lambda x: x > 0, "a whole number > 0")
 seed = checked(int, lambda x: 0 <= x < 2**31, "a whole number in [0, 2^31)")
@@ -387,147 +365,89 @@ unit = checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")
 discount = checked(float, lambda x: 0 < x <= 1, "in (0, 1]")
 
 
-def env_defaults(env_id):
-    """{setting: default} of the env's maker; an unknown setting is left to gym.make to name."""
-    maker = gym.spec(env_id).entry_point
-    if isinstance(maker, str):
-        maker = gym.envs.registration.load_env_creator(maker)
-    params = inspect.signature(maker).parameters.values()
-    return {p.name: p.default for p in params if p.default is not p.empty}
-
-
-def kind(value):
-    """A value's type, where an int stands for a float and a list for a tuple."""
-    same = {int: float, list: tuple}
-    return same.get(type(value), type(value))
-
-
-def check_env(env_id, pairs):
-    """--env-kwargs KEY=VALUE as a dict, VALUE a Python literal (else a string) of the type
-    of the setting's default; then one env is made and stepped, so bad input stops here."""
-    env_kwargs = {}
+def env_setting(text):
+    """An argparse type: KEY=VALUE as (key, value), VALUE a Python literal, else a string. A
+    boolean is True or False: no, off or false would reach the env as a truthy string."""
+    key, equals, value = text.partition("=")
     try:
-        if ":" in env_id:
-            # module:id: importing the module (from the working directory too) registers id
-            sys.path.append(os.getcwd())
-            importlib.import_module(env_id.split(":")[0])
-        defaults = env_defaults(env_id.split(":")[-1])
-        for pair in pairs:
-            key, equals, text = pair.partition("=")
-            if not equals:
-                fail(f"--env-kwargs takes KEY=VALUE: {pair!r} lacks its '='")
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                # a bare word is a string
-                value = text
-            default = defaults.get(key)
-            if default is not None and kind(value) != kind(default):
-                takes = f"takes a {type(default).__name__} (default {default!r})"
-                fail(f"--env-kwargs {key} {takes}, got {value!r}")
-            env_kwargs[key] = value
-        env = make_env(env_id, env_kwargs)
-        env.reset(seed=0)
-        env.step(env.action_space.sample())
-    except Exception as e:
-        where = traceback.extract_tb(e.__traceback__)[-1].filename
-        if isinstance(e, SyntaxError):
-            where = e.filename
-        library = where.startswith((sys.prefix, sys.base_prefix, "<")) or where == __file__
-        # raised in one's own env module (--env module:id): a bug, its traceback says where
-        if ":" in env_id and not library:
-            raise
-        # gymnasium raises several types here; all mean "cannot run this env"
-        settings_said = f" with {env_kwargs}" if env_kwargs else ""
-        fail(f"cannot make env {env_id!r}{settings_said}: {e}")
+        value = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        if not equals or value.lower() in ["no", "off", "false", "yes", "on", "true"]:
+            raise argparse.ArgumentTypeError(f"must be KEY=VALUE, a boolean True or False: {text}")
+    return key, value
+
+
+def check_env(env_id, env_kwargs):
+    """One env made, reset and stepped before anything is written: a bad id or setting stops
+    here, with the env's own error. Then the spaces that the networks take."""
+    # --env module:id: gym.make imports module, from the working directory too
+    sys.path.append(os.getcwd())
+    env = make_env(env_id, env_kwargs)
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    env.close()
     obs_space = env.observation_space
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
-        fail(f"unsupported observation space {obs_space} (only a 1-D Box)")
+        sys.exit(f"{ALGO}: unsupported observation space {obs_space} (only a 1-D Box)")
     act_space = env.action_space
     if not isinstance(act_space, (gym.spaces.Discrete, gym.spaces.Box)) or len(act_space.shape) > 1:
-        fail(f"unsupported action space {act_space} (only Discrete or a 1-D Box)")
-    return env_kwargs
+        sys.exit(f"{ALGO}: unsupported action space {act_space} (only Discrete or a 1-D Box)")
 
 
 class Run:
     """The run directory: config.json, model.pt from the start and after every update, a row of
-    progress.csv every ROW_STEPS steps, and summary.json at the end. Ctrl-C keeps it all."""
+    progress.csv every ROW_STEPS steps and after the last update, summary.json at the end."""
 
     def __init__(self, args):
-        if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
-            fail("--tensorboard needs the optional package tensorboard: pip install tensorboard")
-        args.env_kwargs = check_env(args.env, args.env_kwargs)
+        if args.tensorboard:
+            # without the package, an ImportError before anything is written
+            from torch.utils.tensorboard import SummaryWriter
+        check_env(args.env, args.env_kwargs)
         self.args = args
         # the settings given, as in forward_reward_weight=-1, tell runs of one env apart
         given = [f"{key}={value}" for key, value in args.env_kwargs.items()]
+        name = "-".join([args.env] + given).replace(" ", "").replace("/", "_")
         if args.logdir is None:
-            name = "-".join([args.env] + given).replace(" ", "").replace("/", "_")
             args.logdir = os.path.join("runs", f"{name}__{ALGO}__{args.seed}__{int(time.time())}")
         self.dir = args.logdir
-        if os.path.isdir(self.dir) and os.listdir(self.dir):
-            fail(f"{self.dir} already holds a run or other files; choose another --logdir")
-        config = dict(vars(args), algo=ALGO, torch=torch.__version__)
-        config.update(gymnasium=gym.__version__, numpy=np.__version__)
-        try:
-            os.makedirs(self.dir, exist_ok=True)
-            # json cannot write a set (--env-kwargs "x={1}"): TypeError
-            Path(self.dir, "config.json").write_text(json.dumps(config, indent=2))
-            self.csv_file = open(Path(self.dir, "progress.csv"), "w", newline="", buffering=1)
-        except (OSError, TypeError) as e:
-            # a file in the way, no permission, a full disk
-            fail(f"cannot write the run directory {self.dir}: {e}")
+        os.makedirs(self.dir, exist_ok=True)
+        if os.listdir(self.dir):
+            sys.exit(f"{ALGO}: {self.dir} already holds files; choose another --logdir")
+        config = dict(vars(args), algo=ALGO, torch=torch.__version__, gymnasium=gym.__version__)
+        Path(self.dir, "config.json").write_text(json.dumps(config, indent=2, default=repr))
+        self.csv_file = open(Path(self.dir, "progress.csv"), "w", newline="", buffering=1)
         self.csv = None
         self.tensorboard = None
         if args.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
             self.tensorboard = SummaryWriter(self.dir)
         # raw returns: of the last 100 episodes, and of those since the last row
         self.last_100 = collections.deque(maxlen=100)
         self.row_returns = []
         self.row_step = 0
-        # the last update logged while it has no row: at the end it gets one
+        # the last update logged, until it has its row
         self.unwritten = None
-        # SIGTERM stops a run as Ctrl-C does
+        # SIGTERM (a scheduler's stop) stops a run as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        env = args.env
-        if given:
-            env += f" ({', '.join(given)})"
-        total = f"{args.total_steps:,} steps"
-        self.say(f"{ALGO} on {env}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)")
+        print(f"{ALGO} on {name}, {args.total_steps:,} steps, run directory {self.dir}", flush=True)
         self.start = time.time()
 
-    def say(self, text):
-        """Print a line; a closed pipe (| head, or less quit) does not stop the run."""
-        try:
-            print(text, flush=True)
-        except BrokenPipeError:
-            # from now on the console goes nowhere, the exit's last flush too
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-    def log(self, update, step, ended_rets, rew, stats, actor, obs_norm):
-        """After each whole update: its returns, its row when due, then model.pt."""
+    def log(self, update, step, ended_rets, stats, actor, obs_norm):
+        """After each whole update: its row when due, then model.pt; a non-finite loss stops."""
         self.last_100.extend(ended_rets)
         self.row_returns += ended_rets
         self.unwritten = dict(update=update, step=step, stats=stats)
-        finite = all(np.isfinite(v) for v in stats.values())
+        finite = all(math.isfinite(value) for value in stats.values())
         if step - self.row_step >= ROW_STEPS or step >= self.args.total_steps or not finite:
             self.write_row(**self.unwritten)
         if not finite:
-            why = f"non-finite loss at update {update}"
-            if not torch.isfinite(rew).all():
-                why += ": the env returned a non-finite reward"
-            # exit code 1; model.pt keeps the policy of the last whole update
-            sys.exit(f"{ALGO}: stopped: {why}; model.pt holds the policy before this update")
+            sys.exit(f"{ALGO}: stopped: non-finite loss at update {update}; model.pt is the last")
         self.save(actor, obs_norm)
 
     def write_row(self, update, step, stats):
         elapsed = time.time() - self.start
         row = dict(update=update, step=step, return_mean="", episodes=len(self.row_returns))
-        shown = "-"
         if self.row_returns:
-            shown = round(float(np.mean(self.row_returns)), 2)
-            row["return_mean"] = shown
+            row["return_mean"] = round(float(np.mean(self.row_returns)), 2)
         row["sps"] = int(step / elapsed)
         row["time"] = round(elapsed, 1)
         for key, value in stats.items():
@@ -541,21 +461,19 @@ class Run:
                 # a row with no episode has no return_mean: a gap in the curve
                 self.tensorboard.add_scalar(key, math.nan if value == "" else value, step)
         total = self.args.total_steps
-        minutes_left = max(total - step, 0) * elapsed / step / 60
-        line = f"{step:,} of {total:,} steps ({step / total:.0%}) | return {shown}"
-        self.say(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left")
+        minutes_left = (total - step) * elapsed / step / 60
+        line = f"{step:,} of {total:,} steps ({step / total:.0%}) | return {row['return_mean']}"
+        print(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left", flush=True)
         self.row_returns = []
         self.row_step = step
         self.unwritten = None
 
     def save(self, actor, obs_norm):
-        """model.pt: the policy, its frozen observation statistics, its env and the file that
-        saved it. Written aside and renamed over the old one: never half a file."""
+        """model.pt: the policy, its observation statistics, its env and the file that saved it.
+        Written aside and renamed over the old one: never half a file."""
         model = dict(algo=ALGO, env=self.args.env, env_kwargs=self.args.env_kwargs)
-        model["hidden"] = self.args.hidden
-        model["obs_mean"] = torch.as_tensor(obs_norm.mean)
-        model["obs_var"] = torch.as_tensor(obs_norm.var)
-        model["actor"] = actor.state_dict()
+        model.update(hidden=self.args.hidden, actor=actor.state_dict())
+        model.update(obs_mean=torch.as_tensor(obs_norm.mean), obs_var=torch.as_tensor(obs_norm.var))
         torch.save(model, os.path.join(self.dir, "model.tmp"))
         os.replace(os.path.join(self.dir, "model.tmp"), os.path.join(self.dir, "model.pt"))
 
@@ -563,22 +481,19 @@ class Run:
         """The last whole update's row (Ctrl-C may stop the next halfway), then summary.json."""
         if self.unwritten is not None:
             self.write_row(**self.unwritten)
-        # the last row's step is the run's
-        step = self.row_step
         if self.tensorboard is not None:
             self.tensorboard.close()
         wall = time.time() - self.start
-        # null in summary.json, not NaN, if no episode ended
-        last_100 = None
-        said = "no episode ended"
+        summary = dict(algo=ALGO, env=self.args.env, seed=self.args.seed, steps=self.row_step)
+        # null, not NaN, if no episode ended
+        summary["return_last100"] = None
         if self.last_100:
-            last_100 = round(float(np.mean(self.last_100)), 2)
-            said = f"mean return of the last 100 episodes {last_100}"
-        summary = dict(algo=ALGO, env=self.args.env, seed=self.args.seed, steps=step)
-        summary.update(return_last100=last_100, sps=int(step / wall), wall_s=round(wall, 1))
+            summary["return_last100"] = round(float(np.mean(self.last_100)), 2)
+        summary.update(sps=int(self.row_step / wall), wall_s=round(wall, 1))
         Path(self.dir, "summary.json").write_text(json.dumps(summary, indent=2))
-        ended = "done" if step >= self.args.total_steps else "interrupted"
-        self.say(f"{ended} at step {step:,}; {said}")
+        ended = "done" if self.row_step >= self.args.total_steps else "interrupted"
+        said = f"mean return of the last 100 episodes {summary['return_last100']}"
+        print(f"{ended} at step {self.row_step:,}; {said}")
 
 
 if __name__ == "__main__":

@@ -202,7 +202,7 @@ def load_policy(args, mods):
         env_kwargs = {}
         hidden = args.hidden
     script.ALGO = "gradients.py"
-    env_kwargs = script.check_env(env_id, [f"{k}={v!r}" for k, v in env_kwargs.items()])
+    script.check_env(env_id, env_kwargs)
     env = script.make_env(env_id, env_kwargs)
     obs_dim = env.observation_space.shape[0]
     torch.manual_seed(args.seed)

@@ -156,7 +156,7 @@ def find_script(args, algo):
 
 def load(args):
     """model.pt, and the script that saved it loaded as a module (its Actor, RunningNorm,
-    make_env and check_env)."""
+    make_env, env_setting and check_env)."""
     if os.path.isdir(args.run):
         path = os.path.join(args.run, "model.pt")
     else:
@@ -190,7 +190,7 @@ def load(args):
     # An error raised here is in the script, one's own copy of it maybe: a bug, and its
     # traceback says where.
     spec.loader.exec_module(script)
-    needed = ["Actor", "RunningNorm", "make_env", "check_env"]
+    needed = ["Actor", "RunningNorm", "make_env", "env_setting", "check_env"]
     missing = [attr for attr in needed if not hasattr(script, attr)]
     if missing:
         fail(f"cannot load the script {script_file}: it has no {', '.join(missing)}")
@@ -409,10 +409,16 @@ def main(argv=None):
     import torch
 
     env_id = ckpt["env"]
-    saved = ckpt["env_kwargs"]
-    pairs = [f"{key}={value!r}" for key, value in saved.items()]
-    # the script's check: bad input is one line; a bug in one's own env module, its traceback
-    env_kwargs = script.check_env(env_id, pairs + args.env_kwargs)
+    env_kwargs = dict(ckpt["env_kwargs"])
+    # --env-kwargs override the saved settings, read as the script reads its own
+    for pair in args.env_kwargs:
+        try:
+            key, value = script.env_setting(pair)
+        except argparse.ArgumentTypeError as e:
+            fail(f"--env-kwargs {e}")
+        env_kwargs[key] = value
+    # the script's check: one env made and stepped; a bad setting shows the env's own error
+    script.check_env(env_id, env_kwargs)
     out = out_path(args, path)
     mode = render_mode(args)
     env = open_env(script, env_id, env_kwargs, mode, args)
