@@ -170,6 +170,9 @@ BREAKS = {
             "                rew_scale.reset()\n",
         )
     ],
+    "logged-episodes-out-of-the-batch": [
+        ("*", "ended_rets.extend(ep_ret[done & keep])", "ended_rets.extend(ep_ret[done])")
+    ],
     "return-first-100": [
         (
             "*",
@@ -180,9 +183,11 @@ BREAKS = {
     "return-from-scaled-rewards": [
         (
             "*",
-            RETURN_SUMS,
-            "".join(RETURN_SUMS.splitlines(keepends=True)[i] for i in (4, 0, 1, 2, 3)),  # summed after the scaling
+            sums,
+            "".join(sums.splitlines(keepends=True)[i] for i in (4, 0, 1, 2, 3)),  # summed after the scaling
         )
+        # the critic-free files log only the batch's episodes
+        for sums in (RETURN_SUMS, RETURN_SUMS.replace("ep_ret[done])", "ep_ret[done & keep])"))
     ],
     "reward-scale-by-var": [
         (
