@@ -1,11 +1,11 @@
 """Advantage actor-critic (A2C): n-step advantages and one joint actor-critic step per rollout.
 
 Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step return minus V
-(n = steps to the rollout's edge); one optimizer step per rollout on policy loss + vf_coef *
-value loss - ent_coef * entropy, gradient-norm clipped, not separate policy and value fits.
-As in the A3C paper, 16 parallel actors (--num-envs 16) take short rollouts (--num-steps 5, its
-t_max): many small steps, each on fresh data; and the learning rate is annealed to 0 (without
-it, solved tasks are lost again: InvertedDoublePendulum-v4 falls from about 4,000 to 100).
+(n = steps to the rollout's edge); one step per rollout on policy loss + vf_coef * value loss -
+ent_coef * entropy, gradient-norm clipped, not separate policy and value fits. As in A3C, 16
+actors (--num-envs 16) take short rollouts (--num-steps 5, its t_max): many small steps on fresh
+data; the lr is annealed to 0 (without it InvertedDoublePendulum-v4 falls from about 4,000 to 100).
+Unlike A3C and SB3's A2C: Adam, not RMSprop; advantages normalized per batch (16 x 5 = 80 samples).
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v5
 """
