@@ -375,6 +375,8 @@ def parse_args(argv=None):
     p.add_argument("--ent-coef", type=unit, default=0.0, help="weight of the entropy bonus")
     p.add_argument("--max-grad-norm", type=positive, default=0.5, help="clip the joint gradient")
     args = p.parse_args(argv)
+    if args.num_steps * args.num_envs < 2:
+        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     return args
 
 

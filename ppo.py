@@ -409,6 +409,8 @@ def parse_args(argv=None):
     p.add_argument("--target-kl", type=positive, default=None, help="stop passes above this KL")
     p.add_argument("--max-grad-norm", type=positive, default=0.5, help="clip the policy gradient")
     args = p.parse_args(argv)
+    if args.num_steps * args.num_envs < 2:
+        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     if args.num_minibatches > args.num_steps * args.num_envs:
         fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
     return args

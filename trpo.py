@@ -429,6 +429,8 @@ def parse_args(argv=None):
     p.add_argument("--damping", type=positive, default=0.1, help="added to H's diagonal")
     p.add_argument("--backtrack-iters", type=positive_int, default=10, help="most backtracks")
     args = p.parse_args(argv)
+    if args.num_steps * args.num_envs < 2:
+        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     if args.num_minibatches > args.num_steps * args.num_envs:
         fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
     return args

@@ -379,6 +379,8 @@ def parse_args(argv=None):
     p.add_argument("--vf-iters", type=positive_int, default=10, help="passes to fit V")
     p.add_argument("--num-minibatches", type=positive_int, default=32, help="minibatches per pass")
     args = p.parse_args(argv)
+    if args.num_steps * args.num_envs < 2:
+        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     if args.num_minibatches > args.num_steps * args.num_envs:
         fail("--num-minibatches must be at most the batch, --num-steps x --num-envs")
     return args

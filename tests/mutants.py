@@ -55,6 +55,14 @@ BREAKS = {
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
     "a2c-abbreviations": [("a2c.py", "allow_abbrev=False)", "allow_abbrev=True)")],
+    "batch-of-one-accepted": [
+        (
+            "*",
+            "    if args.num_steps * args.num_envs < 2:\n"
+            '        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")\n',
+            "",
+        )
+    ],
     "unit-open-at-0": [
         ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
     ],
