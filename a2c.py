@@ -1,11 +1,11 @@
 """Advantage actor-critic (A2C): n-step advantages and one joint actor-critic step per rollout.
 
 Parent: vpg.py. Changes: GAE's lam = 1, so Phi_t is the bootstrapped n-step return minus V
-(n = steps to the rollout's edge); one optimizer step per rollout on policy loss + vf_coef *
-value loss - ent_coef * entropy, gradient-norm clipped, not separate policy and value fits.
-As in the A3C paper, 16 parallel actors (--num-envs 16) take short rollouts (--num-steps 5, its
-t_max): many small steps, each on fresh data; and the learning rate is annealed to 0 (without
-it, solved tasks are lost again: InvertedDoublePendulum-v4 falls from about 4,000 to 100).
+(n = steps to the rollout's edge); one step per rollout on policy loss + vf_coef * value loss -
+ent_coef * entropy, gradient-norm clipped, not separate policy and value fits. As in A3C, 16
+actors (--num-envs 16) take short rollouts (--num-steps 5, its t_max): many small steps on fresh
+data; the lr is annealed to 0 (without it InvertedDoublePendulum-v4 falls from about 4,000 to 100).
+Unlike A3C and SB3's A2C: Adam, not RMSprop; advantages normalized per batch (16 x 5 = 80 samples).
 Theory: Spinning Up, "Other Forms of the Policy Gradient" (advantage); Mnih et al. 2016 (A3C/A2C).
 Run: python a2c.py --env Walker2d-v5
 """
@@ -50,10 +50,9 @@ def weights_fn(rew, v, v_next, term, done, gamma, lam):
 
 # ================================== CRITIC ==================================
 class Critic(nn.Module):
-    """V(s), the baseline, an mlp (NETWORKS, below). Subtracting any function of the state alone
-    keeps the gradient unbiased (EGLP). Bootstrapping (at a cut or a truncation, and with lam < 1
-    at every step) also builds the advantage from V's guesses of later rewards: bias where V is
-    wrong, in exchange for less variance. lam (and the rollout's length) set the trade."""
+    """V(s), the baseline (an mlp, NETWORKS below): subtracting any function of the state alone
+    keeps the gradient unbiased (EGLP). Bootstrapping (at a cut or truncation; every step if
+    lam < 1) adds V's guesses of later rewards: bias where V is wrong, less variance; lam trades."""
 
     def __init__(self, obs_dim, hidden):
         super().__init__()
@@ -174,8 +173,7 @@ def main(argv=None):
             remaining = 1 - (update - 1) * T * num_envs / args.total_steps
             opt.param_groups[0]["lr"] = remaining * args.lr
             stats = update_actor_critic(actor, critic, opt, b_obs, b_act, b_adv, b_ret, args)
-            unexplained = (b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)
-            stats["explained_var"] = 1 - unexplained.item()
+            stats["explained_var"] = 1 - ((b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)).item()
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:
         # Ctrl-C, or SIGTERM: the run is kept as its last whole update left it
@@ -373,6 +371,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     # the settings as a dict: a key given twice keeps its last value
     args.env_kwargs = dict(args.env_kwargs)
+    if args.num_steps * args.num_envs < 2:
+        p.error("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     return args
 
 

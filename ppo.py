@@ -48,10 +48,9 @@ def weights_fn(rew, v, v_next, term, done, gamma, lam):
 
 # ================================== CRITIC ==================================
 class Critic(nn.Module):
-    """V(s), the baseline, an mlp (NETWORKS, below). Subtracting any function of the state alone
-    keeps the gradient unbiased (EGLP). Bootstrapping (at a cut or a truncation, and with lam < 1
-    at every step) also builds the advantage from V's guesses of later rewards: bias where V is
-    wrong, in exchange for less variance. lam (and the rollout's length) set the trade."""
+    """V(s), the baseline (an mlp, NETWORKS below): subtracting any function of the state alone
+    keeps the gradient unbiased (EGLP). Bootstrapping (at a cut or truncation; every step if
+    lam < 1) adds V's guesses of later rewards: bias where V is wrong, less variance; lam trades."""
 
     def __init__(self, obs_dim, hidden):
         super().__init__()
@@ -204,8 +203,7 @@ def main(argv=None):
             vf_opt.param_groups[0]["lr"] = remaining * args.vf_lr
             stats = update_policy(actor, opt, b_obs, b_act, b_adv, b_logp_old, args)
             stats |= update_value(critic, vf_opt, b_obs, b_ret, args.vf_iters, args.num_minibatches)
-            unexplained = (b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)
-            stats["explained_var"] = 1 - unexplained.item()
+            stats["explained_var"] = 1 - ((b_ret - v.flatten()).var() / (b_ret.var() + 1e-8)).item()
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:
         # Ctrl-C, or SIGTERM: the run is kept as its last whole update left it
@@ -407,6 +405,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     # the settings as a dict: a key given twice keeps its last value
     args.env_kwargs = dict(args.env_kwargs)
+    if args.num_steps * args.num_envs < 2:
+        p.error("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     if args.num_minibatches > args.num_steps * args.num_envs:
         p.error("--num-minibatches must be at most the batch, --num-steps x --num-envs")
     return args

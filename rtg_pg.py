@@ -96,10 +96,10 @@ def main(argv=None):
             # to (T, N, ...) below: time first, [t] is the step taken from obs[t].
             # No V here guesses what a cut-short episode would have earned, so a batch holds whole
             # episodes: those begun before --batch-steps steps were stored, decided before they are
-            # played, so neither short nor long ones are favoured. E.g. --batch-steps 4 and 2 envs
-            # whose episodes last 3 (env 0) and 5 steps (env 1): after loop step 2, 4 are stored;
-            # env 0 stores step 3, where its episode ends, then stops (keep[0] false); env 1 stores
-            # to its step 5: T = 5, 8 stored, env 0's steps 4-5 masked out (keep_buf).
+            # played, so neither short nor long ones are favoured, in the batch or in the log. E.g.
+            # --batch-steps 4, 2 envs, episodes of 3 (env 0) and 5 steps (env 1): after loop step 2,
+            # 4 are stored; env 0 stores step 3, where its episode ends, then stops (keep[0] false);
+            # env 1 stores to its step 5: T = 5, 8 stored, env 0's steps 4-5 masked out (keep_buf).
             if update > 1:
                 obs, _ = envs.reset()
                 ep_ret[:] = 0.0
@@ -121,7 +121,7 @@ def main(argv=None):
                 done = term | trunc
                 # episode statistics use the raw rewards, before any scaling
                 ep_ret = ep_ret + rew
-                ended_rets.extend(ep_ret[done])
+                ended_rets.extend(ep_ret[done & keep])
                 ep_ret[done] = 0.0
                 rew = rew_scale(rew, term, done)
                 act_buf.append(act)
@@ -141,10 +141,8 @@ def main(argv=None):
             done = torch.stack(done_buf)
             # (T, N): which steps are in the batch
             mask = torch.stack(keep_buf)
-            b_obs = all_obs[mask]
-            b_act = all_act[mask]
             weights = weights_fn(rew, done, args.gamma)
-            stats = update_policy(actor, opt, b_obs, b_act, weights[mask])
+            stats = update_policy(actor, opt, all_obs[mask], all_act[mask], weights[mask])
             run.log(update, global_step, ended_rets, stats, actor, obs_norm)
     except KeyboardInterrupt:
         # Ctrl-C, or SIGTERM: the run is kept as its last whole update left it

@@ -178,6 +178,26 @@ class RandomLengthEnv(gym.Env):
         return self.obs(), 1.0, self.t >= self.length, False, {}
 
 
+class ShortOrLongEnv(gym.Env):
+    """Purpose-built: episodes of 5 or 100 steps with equal odds, drawn at reset from the env's
+    seeded np_random; obs = (steps taken in this episode) / 100, reward 1. The return is the
+    length, whatever the policy: mean 52.5, std 47.5. A log that keeps more short episodes than
+    long ones leans low."""
+
+    def __init__(self, render_mode=None):
+        self.observation_space = gym.spaces.Box(0, 1, (1,), np.float32)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.length = 0, int(self.np_random.choice([5, 100]))
+        return np.array([0.0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.array([self.t / 100], np.float32), 1.0, self.t >= self.length, False, {}
+
+
 class FarObsEnv(gym.Env):
     """Purpose-built: observations far from zero mean, 100 + 10 N(0, 1) in each of 3 dimensions,
     drawn from the seeded np_random; Box actions, reward 1, truncated after 10 steps. Each
@@ -238,6 +258,7 @@ gym.register("TestTermOnly-v0", entry_point=lambda **kw: ConstEnv(trunc=False, *
 gym.register("TestCount-v0", entry_point=CountEnv)
 gym.register("TestCountTrunc-v0", entry_point=CountEnv, kwargs={"trunc": True})
 gym.register("TestRandomLength-v0", entry_point=RandomLengthEnv)
+gym.register("TestShortOrLong-v0", entry_point=ShortOrLongEnv)
 gym.register("TestFarObs-v0", entry_point=FarObsEnv)
 gym.register("TestSpike-v0", entry_point=SpikeEnv)
 

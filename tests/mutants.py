@@ -55,6 +55,14 @@ BREAKS = {
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
     "a2c-abbreviations": [("a2c.py", "allow_abbrev=False)", "allow_abbrev=True)")],
+    "batch-of-one-accepted": [
+        (
+            "*",
+            "    if args.num_steps * args.num_envs < 2:\n"
+            '        fail("--num-steps x --num-envs must be at least 2: a batch of one has no std")\n',
+            "",
+        )
+    ],
     "unit-open-at-0": [
         ("*", 'checked(float, lambda x: 0 <= x <= 1, "in [0, 1]")', 'checked(float, lambda x: 0 < x <= 1, "in [0, 1]")')
     ],
@@ -170,6 +178,9 @@ BREAKS = {
             "                rew_scale.reset()\n",
         )
     ],
+    "logged-episodes-out-of-the-batch": [
+        ("*", "ended_rets.extend(ep_ret[done & keep])", "ended_rets.extend(ep_ret[done])")
+    ],
     "return-first-100": [
         (
             "*",
@@ -180,9 +191,11 @@ BREAKS = {
     "return-from-scaled-rewards": [
         (
             "*",
-            RETURN_SUMS,
-            "".join(RETURN_SUMS.splitlines(keepends=True)[i] for i in (4, 0, 1, 2, 3)),  # summed after the scaling
+            sums,
+            "".join(sums.splitlines(keepends=True)[i] for i in (4, 0, 1, 2, 3)),  # summed after the scaling
         )
+        # the critic-free files log only the batch's episodes
+        for sums in (RETURN_SUMS, RETURN_SUMS.replace("ep_ret[done])", "ep_ret[done & keep])"))
     ],
     "reward-scale-by-var": [
         (

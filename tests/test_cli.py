@@ -1,16 +1,17 @@
 """The command-line and output contract, for every script: smoke runs, run directory, the
 console (its time left in minutes), determinism, TensorBoard, bad input (one line, exit code 2,
-no traceback: abbreviated flags too), and the closed ends of a range accepted."""
+no traceback: abbreviated flags and a batch of one too), and the closed ends of a range accepted."""
 
 import importlib.util
 import json
+import math
 import re
 import time
 
 import gymnasium as gym
 import pytest
 import torch
-from conftest import SCRIPTS, flags, load, read_csv, run_cli, run_main, small, tiny, watch
+from conftest import SCRIPTS, WITH_CRITIC, flags, load, read_csv, run_cli, run_main, small, tiny, watch
 
 TIMING = ("sps", "time")
 
@@ -84,6 +85,22 @@ def test_bad_input_cases(tmp_path):
     bad("ppo", ["--num-minibatches", "5000", "--num-steps", "16"], "--num-minibatches")
     if not torch.cuda.is_available():
         bad("ppo", ["--device", "cuda", "--logdir", str(tmp_path / "c")], "argument --device: invalid choice: 'cuda'")
+
+
+@pytest.mark.parametrize("name", WITH_CRITIC)
+def test_a_batch_of_one_is_refused(name, tmp_path, capsys):
+    """The advantages are normalized by their std over the batch, which one sample has not (NaN,
+    and the run stopped at its first update): --num-steps 1 --num-envs 1 is refused in one line,
+    exit code 2, before any run directory; a batch of two runs."""
+    minibatches = ["--num-minibatches", "1"] if "num-minibatches" in flags(name) else []
+    one = ["--num-steps", "1", "--num-envs", "1", "--total-steps", "8", "--hidden", "8"] + minibatches
+    with pytest.raises(SystemExit) as stop:
+        load(name).main(one + ["--logdir", str(tmp_path / "one")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--num-steps x --num-envs must be at least 2" in err and not (tmp_path / "one").exists(), err
+    rows = run_main(name, one + ["--num-envs", "2"], tmp_path / "two")
+    assert rows[-1]["step"] == "8" and all(math.isfinite(float(v)) for r in rows for v in r.values() if v), rows
 
 
 def test_mistakes_a_student_makes(tmp_path):

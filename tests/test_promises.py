@@ -6,8 +6,8 @@ episode returns, whole episodes without a critic, the value loss and value targe
 the update sees (advantages normalized per batch, explained_var, passes over the batch,
 minibatches reshuffled every pass), the reward scaling, the loss on the sampled action,
 a2c's entropy bonus, ppo's k3 KL estimate (its column and --target-kl), observations clipped at
-+-10 after normalization, the logged returns of the episodes that ended (none carried over from
-a dropped one) and summary.json's return_last100."""
++-10 after normalization, the logged returns of the batches' episodes (none carried over from a
+dropped one, none favoured for its length) and summary.json's return_last100."""
 
 import inspect
 import json
@@ -425,23 +425,29 @@ def test_return_mean_is_the_raw_episode_return(name, tmp_path):
 
 def spy_episodes(monkeypatch):
     """The raw return of every episode that ends in a vector env, summed from the rewards its
-    step() gives; a reset() of the vector env drops the episodes under way, whose returns so far
-    go to `dropped`. Returns the lists (ended, dropped), in the order the episodes end."""
-    ended, dropped, sums = [], [], {}
+    step() gives, with the step since the vector env's reset() at which it began; a reset() drops
+    the episodes under way, whose returns so far go to `dropped`. Returns the lists (ended,
+    dropped), in the order the episodes end; ended holds (return, first step) pairs."""
+    ended, dropped, sums, firsts, steps = [], [], {}, {}, {}
     real_reset, real_step = gym.vector.SyncVectorEnv.reset, gym.vector.SyncVectorEnv.step
 
     def reset(self, *args, **kwargs):
         out = real_reset(self, *args, **kwargs)
         dropped.extend(x for x in sums.get(id(self), []) if x != 0)
         sums[id(self)] = np.zeros(self.num_envs)
+        firsts[id(self)] = np.zeros(self.num_envs, int)
+        steps[id(self)] = 0
         return out
 
     def step(self, actions):
         out = real_step(self, actions)
         _, rew, term, trunc, _ = out
+        done = term | trunc
         sums[id(self)] += rew
-        ended.extend(sums[id(self)][term | trunc])
-        sums[id(self)][term | trunc] = 0.0
+        steps[id(self)] += 1
+        ended.extend(zip(sums[id(self)][done], firsts[id(self)][done]))
+        sums[id(self)][done] = 0.0
+        firsts[id(self)][done] = steps[id(self)]
         return out
 
     monkeypatch.setattr(gym.vector.SyncVectorEnv, "reset", reset)
@@ -449,29 +455,60 @@ def spy_episodes(monkeypatch):
     return ended, dropped
 
 
+def batch_returns(name, args, ended):
+    """The returns of the episodes of the batches, of ended's (return, first step) pairs: with a
+    critic every one that ended; without one those begun before --batch-steps steps were stored
+    (its N envs store N a step until then). The envs out of a full batch play on until the last
+    episode in it ends, and the episodes they end in that time are not the batch's."""
+    if name not in CRITIC_FREE:
+        return [ret for ret, _ in ended]
+    a = load(name).parse_args(args)
+    return [ret for ret, first in ended if first * a.num_envs < a.batch_steps]
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_logged_returns_are_those_of_the_episodes_that_ended(name, tmp_path, monkeypatch):
-    """progress.csv's episodes and return_mean are those of the episodes that ended, each summed
-    from its own first step. TestRandomLength-v0's episodes end at different steps in different
-    envs, so simple_pg and rtg_pg drop episodes under way at a batch's end: none of a dropped
-    episode's return is carried into the next batch's first episodes."""
+def test_logged_returns_are_those_of_the_episodes_of_the_batches(name, tmp_path, monkeypatch):
+    """progress.csv's episodes and return_mean are those of the episodes of the batches, each
+    summed from its own first step. TestRandomLength-v0's episodes end at different steps in
+    different envs, so simple_pg and rtg_pg have envs that end episodes out of the batch, and
+    drop episodes under way at a batch's end: neither is logged, and none of a dropped episode's
+    return is carried into the next batch's first episodes."""
     ended, dropped = spy_episodes(monkeypatch)
-    rows = run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "400"] + tiny(name), tmp_path)
+    args = ["--env", "TestRandomLength-v0", "--total-steps", "400"] + tiny(name)
+    rows = run_main(name, args, tmp_path)
+    batch = batch_returns(name, args, ended)
     episodes = sum(int(r["episodes"]) for r in rows)
     logged = sum(float(r["return_mean"]) * int(r["episodes"]) for r in rows if r["return_mean"])
-    assert episodes == len(ended) > 20 and logged == pytest.approx(sum(ended), abs=0.005 * episodes)
-    assert len(dropped) > 5 or name not in CRITIC_FREE, dropped
+    assert episodes == len(batch) > 20 and logged == pytest.approx(sum(batch), abs=0.005 * episodes)
+    assert (len(dropped) > 5 and len(ended) > len(batch)) or name not in CRITIC_FREE, (dropped, len(ended))
+
+
+@pytest.mark.parametrize("name", CRITIC_FREE)
+def test_logged_returns_favour_neither_short_nor_long_episodes(name, tmp_path):
+    """TestShortOrLong-v0: episodes of 5 or 100 steps with equal odds, reward 1, so the mean
+    return is 52.5 whatever the policy (std 47.5). The log counts the batch's episodes alone, each
+    in it or not before it is played, so their mean over n episodes lies within 3 standard errors,
+    3 * 47.5 / sqrt(n): 5.4 for the 700 or so of 40,000 steps. Logging every episode that ended,
+    those of the envs out of a full batch too, which play on only until the batch's last episode
+    ends and so end more short ones than long, gave 45.2 (--batch-steps 400, 4 envs)."""
+    args = ["--env", "TestShortOrLong-v0", "--total-steps", "40000", "--batch-steps", "400", "--hidden", "8"]
+    rows = run_main(name, args, tmp_path, row_steps=None)
+    episodes = sum(int(r["episodes"]) for r in rows)
+    mean = sum(float(r["return_mean"]) * int(r["episodes"]) for r in rows if r["return_mean"]) / episodes
+    assert episodes > 500 and abs(mean - 52.5) < 3 * 47.5 / episodes**0.5, (episodes, mean)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_return_last100_is_the_mean_of_the_last_100_episodes(name, tmp_path, monkeypatch):
-    """summary.json's return_last100 is the mean raw return of the last 100 episodes that ended
+    """summary.json's return_last100 is the mean raw return of the last 100 episodes of the batches
     (TestRandomLength-v0: returns 1 to 12, so the first 100 have another mean)."""
     ended, _ = spy_episodes(monkeypatch)
-    run_main(name, ["--env", "TestRandomLength-v0", "--total-steps", "1500", "--hidden", "8"] + small(name), tmp_path)
+    args = ["--env", "TestRandomLength-v0", "--total-steps", "1500", "--hidden", "8"] + small(name)
+    run_main(name, args, tmp_path)
+    batch = batch_returns(name, args, ended)
     summary = json.loads((tmp_path / "summary.json").read_text())
-    last, first = np.mean(ended[-100:]), np.mean(ended[:100])
-    assert len(ended) > 200 and abs(last - first) > 0.05, (len(ended), first, last)
+    last, first = np.mean(batch[-100:]), np.mean(batch[:100])
+    assert len(batch) > 200 and abs(last - first) > 0.05, (len(batch), first, last)
     assert summary["return_last100"] == pytest.approx(last, abs=0.005), (summary, first, last)
 
 
