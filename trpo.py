@@ -179,7 +179,7 @@ def main(argv=None):
             for t in range(T):
                 obs_buf.append(torch.as_tensor(obs_norm(obs), device=device))
                 with torch.no_grad():
-                    act = actor.sample(obs_buf[-1])
+                    act = actor.dist(obs_buf[-1]).sample()
                 obs, rew, term, trunc, info = envs.step(actor.to_env(act))
                 # the statistics take the new obs in before it is normalized for its next use
                 obs_norm.update(obs)
@@ -284,16 +284,6 @@ class Actor(nn.Module):
         if self.discrete:
             return Categorical(logits=out)
         return Independent(Normal(out, self.log_std.exp()), 1)
-
-    def sample(self, obs):
-        """a ~ pi(.|s), drawn as dist(obs).sample() would draw it, called at every env step."""
-        out = self.net(obs)
-        if self.discrete:
-            # Gumbel-max: the argmax of the logits plus Gumbel noise -log(e), e ~ Exp(1),
-            # is a Categorical sample. Measured: rtg_pg on CartPole-v1 takes 21% less
-            # CPU time than with Categorical(logits=out).sample().
-            return (out - torch.empty_like(out).exponential_().log()).argmax(-1)
-        return out + self.log_std.exp() * torch.randn_like(out)
 
     def to_env(self, act):
         """The env gets the sample clipped to its bounds; the loss keeps the sample itself."""
@@ -503,7 +493,7 @@ class Run:
         self.dir = args.logdir
         os.makedirs(self.dir, exist_ok=True)
         if os.listdir(self.dir):
-            sys.exit(f"{ALGO}: {self.dir} already holds files; choose another --logdir")
+            sys.exit(f"{ALGO}: {self.dir} already holds a run; choose another --logdir")
         config = dict(vars(args), algo=ALGO, torch=torch.__version__, gymnasium=gym.__version__)
         Path(self.dir, "config.json").write_text(json.dumps(config, indent=2, default=repr))
         self.csv_file = open(Path(self.dir, "progress.csv"), "w", newline="", buffering=1)
@@ -519,7 +509,8 @@ class Run:
         self.unwritten = None
         # SIGTERM (a scheduler's stop) stops a run as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        print(f"{ALGO} on {name}, {args.total_steps:,} steps, run directory {self.dir}", flush=True)
+        total = f"{args.total_steps:,} steps"
+        print(f"{ALGO} on {name}, {total}, run directory {self.dir} (Ctrl-C stops and keeps it)")
         self.start = time.time()
 
     def log(self, update, step, ended_rets, stats, actor, obs_norm):

@@ -134,6 +134,71 @@ DETAILS = {
     ),
 }
 
+# where each detail is in ppo.py (section: the line's text, or the flag), its item in Huang et al.
+# 2022's list (core / continuous), and what Andrychowicz et al. 2021 found (their choice label)
+SOURCES = {
+    "no-obs-norm": (
+        "ENVIRONMENT, RunningNorm: `x = (x - self.mean) / np.sqrt(self.var + 1e-8)`",
+        "continuous 6, 7 (obs clipping)",
+        "crucial on every env but Hopper; always use it (C64)",
+    ),
+    "no-reward-scale": (
+        "ENVIRONMENT, RewardScale: `return np.clip(rew / np.sqrt(self.ret_norm.var + 1e-8), -10, 10)`",
+        "continuous 8, 9 (reward clipping)",
+        "not studied (value-target normalization, C66: helps some envs, hurts Walker2d)",
+    ),
+    "no-adv-norm": (
+        "LEARN: `b_adv = (adv.flatten() - adv.mean()) / (adv.std() + 1e-8)`",
+        "core 7",
+        "does not affect performance much (C67)",
+    ),
+    "lam-1": ("ARGUMENTS: `--lam` 0.95", "core 5", "GAE, lambda 0.9 recommended"),
+    "no-grad-clip": (
+        "UPDATE: `nn.utils.clip_grad_norm_(actor.parameters(), args.max_grad_norm)`",
+        "core 11",
+        "might help slightly, secondary (C68)",
+    ),
+    "no-lr-anneal": (
+        "LEARN: `remaining = 1 - (update - 1) * T * num_envs / args.total_steps`",
+        "core 4",
+        "may help slightly, secondary",
+    ),
+    "default-init": (
+        "NETWORKS, mlp: `nn.init.orthogonal_(layer.weight, gain)`",
+        "core 2",
+        "last policy layer 100x smaller: their most important finding (C57); the family matters little",
+    ),
+    "log-std-0": (
+        "MAIN: `nn.init.constant_(actor.log_std, args.log_std_init)`",
+        "continuous 2 (log-std 0 there)",
+        "a lower initial std (about 0.5) best on 4 envs of 5 (C61)",
+    ),
+    "gamma-0.99": ("ARGUMENTS: `--gamma` 0.995", "-", "among the most important; tune per env, from 0.99"),
+    "trunc-as-term": (
+        "ROLLOUT: `term_buf.append(torch.as_tensor(term, ...))`",
+        "- (CleanRL ends both alike)",
+        "no difference at a 1,000-step limit",
+    ),
+    "joint-loss": (
+        "UPDATE: `update_value`, with its own Adam (`vf_opt`)",
+        "core 10, 13; continuous 4",
+        "separate networks better on 4 envs of 5 (C47)",
+    ),
+    "1x2048": (
+        "ARGUMENTS: `--num-envs` 4, `--num-steps` 512",
+        "core 1",
+        "more envs cost sample efficiency; tune the batch",
+    ),
+    "no-clip": (
+        "UPDATE: `clipped = torch.clamp(ratio, 1 - args.clip_ratio, 1 + args.clip_ratio)`",
+        "core 8",
+        "PPO's loss beat plain PG and the others; clip 0.25 to start",
+    ),
+    "value-clip": ("lacks it", "core 9", "hurts, whatever the threshold (C13)"),
+    "entropy-bonus": ("lacks it", "core 10", "no help, but on HalfCheetah"),
+    "target-kl": ("ARGUMENTS: `--target-kl` off", "- (Spinning Up's PPO has it)", "-"),
+}
+
 
 def git(*words):
     return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True, check=True).stdout
@@ -248,6 +313,11 @@ def table():
             row.append(cell)
         if any(row):
             print(f"| {detail} | {what} | " + " | ".join(row) + " |")
+    print()
+    print("| detail | where in ppo.py | Huang et al. 2022 | Andrychowicz et al. 2021 |")
+    print("|---|---|---|---|")
+    for detail, (where, huang, andrychowicz) in SOURCES.items():
+        print(f"| {detail} | {where} | {huang} | {andrychowicz} |")
 
 
 def figure():

@@ -10,7 +10,7 @@ import sys
 from conftest import ROOT
 
 # an env of one's own: walk along a line to +5 (reward 1 there, the episode ends), 20 steps at most
-MY_ENV = '''
+MY_ENV = """
 import gymnasium as gym
 import numpy as np
 
@@ -31,7 +31,7 @@ class LineWalk(gym.Env):
 
 
 gym.register("LineWalk-v0", entry_point=LineWalk, max_episode_steps=20)
-'''
+"""
 
 
 def readme_block(title):

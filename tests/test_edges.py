@@ -196,7 +196,7 @@ def ratio_batch(ratios, adv, seed=0):
     actor = mod.Actor(3, gym.spaces.Discrete(2), 4)
     obs = torch.randn(len(ratios), 3)
     with torch.no_grad():
-        act = actor.sample(obs)
+        act = actor.dist(obs).sample()
         logp_old = actor.dist(obs).log_prob(act) - torch.tensor(ratios).log()
     return mod, actor, obs, act, torch.tensor(adv), logp_old
 
@@ -237,7 +237,7 @@ def test_a2c_value_loss_is_vf_coef_times_the_plain_mse():
     obs = torch.randn(32, 3)
     ret = torch.randn(32)
     with torch.no_grad():
-        act = actor.sample(obs)
+        act = actor.dist(obs).sample()
     mse = ((critic(obs) - ret) ** 2).mean()
     grads = torch.autograd.grad(mse, list(critic.parameters()))
     before = [p.detach().clone() for p in critic.parameters()]

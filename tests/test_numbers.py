@@ -45,7 +45,8 @@ EXACT = ("update", "step", "episodes", "epochs", "backtracks")
 REL, ABS = 1e-3, 3e-5
 # Float columns: (relative, absolute) tolerance, the measured drift above with margin.
 TOLERANCE = {
-    k: (REL, ABS) for k in ("return_mean", "loss_pi", "ent", "kl", "clip_frac", "improve", "loss_v", "explained_var")
+    k: (REL, ABS)
+    for k in ("return_mean", "loss_pi", "ent", "kl", "clip_frac", "improve", "loss_v", "loss_v_before", "explained_var")
 }
 
 

@@ -640,7 +640,7 @@ def test_minibatches_are_reshuffled_every_pass(name, fn):
     if fn == "update_policy":
         actor = mod.Actor(3, gym.spaces.Discrete(2), 8)
         with torch.no_grad():
-            act = actor.sample(obs)
+            act = actor.dist(obs).sample()
             logp_old = actor.dist(obs).log_prob(act)
         real_dist = actor.dist
         actor.dist = lambda x: seen.append(x.clone()) or real_dist(x)

@@ -248,7 +248,7 @@ def collect(policy, mods, steps, num_envs, seed):
     while keep.any():
         x = torch.as_tensor(policy["norm"](obs))
         with torch.no_grad():
-            act = actor.sample(x)
+            act = actor.dist(x).sample()
         obs, rew, term, trunc, _ = envs.step(actor.to_env(act))
         for i in np.flatnonzero(keep):
             current[i]["obs"].append(x[i])

@@ -301,7 +301,7 @@ def play(env, actor, obs_norm, args, episodes):
             obs_in = torch.as_tensor(obs_norm(obs[None]))
             with torch.no_grad():
                 if args.sample:
-                    act = actor.sample(obs_in)
+                    act = actor.dist(obs_in).sample()
                 else:
                     act = mean_action(actor, obs_in)
             obs, rew, term, trunc, info = env.step(actor.to_env(act)[0])
