@@ -543,7 +543,7 @@ class Run:
                 # a row with no episode has no return_mean: a gap in the curve
                 self.tensorboard.add_scalar(key, math.nan if value == "" else value, step)
         total = self.args.total_steps
-        minutes_left = (total - step) * elapsed / step / 60
+        minutes_left = max(total - step, 0) * elapsed / step / 60
         line = f"{step:,} of {total:,} steps ({step / total:.0%}) | return {row['return_mean']}"
         print(f"{line} | {row['sps']:,} steps/s | {minutes_left:.0f} min left", flush=True)
         self.row_returns = []
