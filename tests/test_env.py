@@ -1,9 +1,11 @@
 """The env a run is made of: --env-kwargs reach every env a script makes and are saved with the
-model; a list stands for a tuple, and an env made by a **kwargs function takes any; a bad one
-is one line and no run directory; MuJoCo v5 runs; --env module:id imports a
-user's own env, and the shipped example module's reward reaches training and watching."""
+model; a value is a Python literal, else a string (a list stays a list), and an env made by a
+**kwargs function takes any; a setting the env refuses stops the run with the env's own error
+before anything is written, a missing '=' or a word for a boolean is argparse's one line; MuJoCo
+v5 runs; --env module:id imports a user's own env, and the shipped example module's reward
+reaches training and watching."""
 
-import functools
+import argparse
 import json
 import subprocess
 import sys
@@ -26,56 +28,91 @@ def test_env_kwargs_reach_training_and_are_saved(name, tmp_path):
     assert torch.load(tmp_path / "model.pt", weights_only=True)["env_kwargs"] == {"length": 3}
 
 
-def bad_env(name, args, expect, logdir):
-    res = subprocess.run(
-        [sys.executable, str(ROOT / f"{name}.py"), *args, "--logdir", str(logdir)], capture_output=True, text=True
-    )
-    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1 and expect in res.stderr, res.stderr
+def run_script(name, args, logdir):
+    """python NAME.py ARGS --logdir LOGDIR, as a user runs it."""
+    cmd = [sys.executable, str(ROOT / f"{name}.py"), *args, "--logdir", str(logdir)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+def envs_own_error(name, args, expect, logdir):
+    """A setting the env refuses: the error of gymnasium or of the env itself, with its traceback
+    (exit code 1), raised by the check before the run's first console line."""
+    res = run_script(name, args, logdir)
+    assert res.returncode == 1 and "Traceback" in res.stderr and expect in res.stderr, res.stderr
+    assert res.stdout == "", res.stdout
+    return res.stderr
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_bad_env_kwargs_are_one_line_and_write_nothing(name, tmp_path):
-    env = ["--env", "Pendulum-v1", "--env-kwargs"]
-    bad_env(name, env + ["colour=3"], "unexpected keyword argument 'colour'", tmp_path)
-    if name == "ppo":  # the same shared code in every file
-        bad_env(name, env + ["g"], "--env-kwargs takes KEY=VALUE: 'g' lacks its '='", tmp_path / "b")
-        bad_env(name, env + ["g=abc"], "--env-kwargs g takes a float (default 10.0), got 'abc'", tmp_path / "c")
-    assert not any(tmp_path.iterdir())  # no run directory was written
+def test_an_unknown_setting_is_gymnasiums_error_and_writes_nothing(name, tmp_path):
+    """colour is no setting of Pendulum-v1: gymnasium's own error names it; no run directory."""
+    args = ["--env", "Pendulum-v1", "--env-kwargs", "colour=3"]
+    envs_own_error(name, args, "unexpected keyword argument 'colour'", tmp_path / "run")
+    assert not any(tmp_path.iterdir())
 
 
-def test_bad_env_kwargs_keep_an_existing_run(tmp_path):
+def test_a_value_of_the_wrong_type_is_the_envs_own_error_at_its_first_step(tmp_path):
+    """g=abc reaches Pendulum-v1 as the string 'abc' (the scripts check no setting's type): the
+    env's own TypeError, raised in its step, which the check takes before anything is written."""
+    args = ["--env", "Pendulum-v1", "--env-kwargs", "g=abc"]
+    said = envs_own_error("ppo", args, "TypeError", tmp_path / "run")
+    assert "pendulum.py" in said and "in step" in said, said
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_missing_equals_sign_or_a_word_for_a_boolean_is_refused_in_one_line(tmp_path):
+    """argparse refuses them in one line, exit code 2: KEY alone, and no, off, false, yes, on or
+    true in any case, which would reach the env as a string, truthy even where it says false."""
+    for setting in ["healthy_reward", "terminate_when_unhealthy=no"]:
+        # a tiny run: one that took the setting would end soon
+        argv = ["--env", "Walker2d-v5", "--env-kwargs", setting, "--total-steps", "16"] + tiny("ppo")
+        res = run_script("ppo", argv, tmp_path / "run")
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert res.stderr.startswith("ppo.py: error: argument --env-kwargs: ") and setting in res.stderr, res.stderr
+    assert not any(tmp_path.iterdir())
+    env_setting = load("ppo").env_setting
+    for word in ["no", "NO", "Off", "false", "FALSE", "yes", "On", "true", "TRUE"]:
+        with pytest.raises(argparse.ArgumentTypeError):
+            env_setting(f"terminate_when_unhealthy={word}")
+    assert env_setting("terminate_when_unhealthy=False") == ("terminate_when_unhealthy", False)
+    assert env_setting("terminate_when_unhealthy=True") == ("terminate_when_unhealthy", True)
+
+
+def test_a_bad_setting_keeps_an_existing_run(tmp_path):
     run_main("vpg", ["--env", "Pendulum-v1", "--total-steps", "300", "--num-steps", "64"], tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    bad_env(
-        "vpg", ["--env", "Pendulum-v1", "--env-kwargs", "colour=3"], "unexpected keyword argument 'colour'", tmp_path
-    )
+    args = ["--env", "Pendulum-v1", "--env-kwargs", "colour=3"]
+    envs_own_error("vpg", args, "unexpected keyword argument 'colour'", tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_a_setting_that_reaches_the_env_through_kwargs_is_taken():
-    """Walker2d-v5 takes camera_id through its maker's **kwargs (MujocoEnv's own setting): the check
-    leaves it to gymnasium, which takes it, so tools/watch.py can film with a camera of one's own."""
-    assert load("ppo").check_env("Walker2d-v5", ["camera_id=0"]) == {"camera_id": 0}
+def test_a_setting_that_reaches_the_env_through_kwargs_is_taken(monkeypatch):
+    """Walker2d-v5 takes camera_id through its maker's **kwargs (MujocoEnv's own setting): the
+    check makes the env with it and passes, so tools/watch.py can film with a camera of one's own."""
+    made = spy_make(monkeypatch)
+    load("ppo").check_env("Walker2d-v5", {"camera_id": 0})
+    assert made and made[-1][0] == "Walker2d-v5" and made[-1][1].get("camera_id") == 0, made
 
 
 def test_literal_values():
-    pairs = ["forward_reward_weight=-1", "healthy_z_range=(0.5,2)", "terminate_when_unhealthy=False"]
-    assert load("ppo").check_env("Walker2d-v5", pairs) == {
-        "forward_reward_weight": -1,
-        "healthy_z_range": (0.5, 2),
-        "terminate_when_unhealthy": False,
-    }
-    assert load("ppo").check_env("Pendulum-v1", ["render_mode=rgb_array"]) == {"render_mode": "rgb_array"}
+    """A value is a Python literal, else a string, and reaches the env as it is: no type of the
+    scripts' own (an int stays an int, a list a list); a key given twice keeps its last value."""
+    env_setting = load("ppo").env_setting
+    assert [env_setting(s) for s in ["forward_reward_weight=-1", "healthy_z_range=(0.5,2)"]] == [
+        ("forward_reward_weight", -1),
+        ("healthy_z_range", (0.5, 2)),
+    ]
+    assert env_setting("healthy_z_range=[0.5,2]") == ("healthy_z_range", [0.5, 2])
+    assert env_setting("terminate_when_unhealthy=1") == ("terminate_when_unhealthy", 1)
+    assert env_setting("render_mode=rgb_array") == ("render_mode", "rgb_array")
+    args = load("ppo").parse_args(["--env-kwargs", "length=3", "x=a", "--env-kwargs", "length=5"])
+    assert args.env_kwargs == {"length": 5, "x": "a"}
 
 
 def spy_make(monkeypatch):
     """Every gym.make(id, **kwargs) call, as (id, kwargs)."""
     made, real = [], gym.make
 
-    # wraps: the spy keeps gym.make's signature, which the settings check reads (its defaults
-    # are settings too); a spy without them would change what it observes
-    @functools.wraps(real)
     def make(env_id, *args, **kwargs):
         made.append((env_id, kwargs))
         return real(env_id, *args, **kwargs)
@@ -142,7 +179,7 @@ gym.register("Drift-v0", entry_point=Drift)
 
 def test_own_env_module(tmp_path):
     """--env my_module:Drift-v0 imports my_module from the working directory, in training and
-    in tools/watch.py; a module that cannot be imported is one line."""
+    in tools/watch.py; a module that is not there: Python's error, which names it, and no run."""
     (tmp_path / "my_envs.py").write_text(MODULE)
     cli = [sys.executable, str(ROOT / "ppo.py")]
     res = subprocess.run(
@@ -162,14 +199,14 @@ def test_own_env_module(tmp_path):
     )
     assert "ppo on my_envs:Drift-v0, 1 episode of the mean action\n  return 5.0 +- 0.0" in res.stdout, res.stderr
     res = subprocess.run(cli + ["--env", "no_such_module:Drift-v0"], cwd=tmp_path, capture_output=True, text=True)
-    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
-    assert "No module named 'no_such_module'" in res.stderr
+    assert res.returncode == 1 and "ModuleNotFoundError: No module named 'no_such_module'" in res.stderr, res.stderr
+    assert not (tmp_path / "runs").exists()  # the default run directory's folder
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_a_bug_in_ones_own_env_module_shows_its_traceback(name, tmp_path):
-    """A bug in one's own env module (a KeyError in its step) is no bad input: the check shows
-    its type, the module's file and line, not a one-line 'cannot make env'."""
+    """A bug in one's own env module (a KeyError in its step) shows its traceback: its type, the
+    module's file and line, raised by the check's step before the run directory is written."""
     buggy = MODULE.replace(
         "return self.x, 1.0, self.t >= 5, False, {}", 'return self.x, {}["z_velocity"], False, False, {}'
     )
@@ -184,7 +221,7 @@ def test_a_bug_in_ones_own_env_module_shows_its_traceback(name, tmp_path):
     )
     assert res.returncode == 1 and "Traceback" in res.stderr, res.stderr
     assert f'my_walker.py", line {line}, in step' in res.stderr and "KeyError: 'z_velocity'" in res.stderr
-    assert "cannot make env" not in res.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_example_reward_module(tmp_path, monkeypatch):

@@ -42,6 +42,14 @@ def refused(name, args, capsys, expect):
     assert stop.value.code == 2 and len(err.strip().splitlines()) == 1 and expect in err, (stop.value.code, err)
 
 
+def stopped(name, args, expect):
+    """Input the script refuses itself: sys.exit(message), exit code 1, the message one line."""
+    with pytest.raises(SystemExit) as stop:
+        load(name).main(args)
+    said = stop.value.code
+    assert isinstance(said, str) and len(said.splitlines()) == 1 and expect in said, said
+
+
 def track(monkeypatch, mod, cls):
     """Swap mod.Actor or mod.Critic for a subclass that keeps every instance made, with a copy
     of its first parameters."""
@@ -79,7 +87,7 @@ def holds(opt, module):
 
 # ------------------------------- saving -------------------------------
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_interrupt_before_the_first_update_saves_the_model(name, tmp_path, monkeypatch, capsys):
+def test_interrupt_before_the_first_update_saves_the_model(name, tmp_path, monkeypatch):
     """Ctrl-C (or SIGTERM) before any update has finished: a loadable model.pt is still
     written, and the stopped run's directory is not reused by the next run."""
     mod = load(name)
@@ -92,7 +100,8 @@ def test_interrupt_before_the_first_update_saves_the_model(name, tmp_path, monke
     ckpt = torch.load(tmp_path / "model.pt", weights_only=True)
     assert ckpt["algo"] == name and ckpt["obs_mean"].shape == (4,) and ckpt["actor"]
     before = (tmp_path / "progress.csv").read_text()
-    refused(name, ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name), capsys, "already holds a run")
+    again = ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name)
+    stopped(name, again, f"{name}: {tmp_path} already holds a run; choose another --logdir")
     assert (tmp_path / "progress.csv").read_text() == before
 
 
@@ -168,8 +177,8 @@ def test_zero_is_refused(name, flag, tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_a_stopped_run_is_never_overwritten(name, tmp_path, capsys):
-    """A run stopped by a NaN in its first update (no model.pt, no summary.json yet) still
+def test_a_stopped_run_is_never_overwritten(name, tmp_path):
+    """A run stopped by a NaN in its first update (only the first model.pt, no summary.json) still
     holds a run: the next one with the same --logdir is refused and changes nothing."""
     nan = ["--batch-steps", "500"] if name in CRITIC_FREE else ["--num-steps", "128"]
     with pytest.raises(SystemExit) as stop:
@@ -177,7 +186,8 @@ def test_a_stopped_run_is_never_overwritten(name, tmp_path, capsys):
     assert "non-finite loss" in str(stop.value.code)  # sys.exit(message): exit code 1
     before = (tmp_path / "progress.csv").read_text()
     assert len(before.splitlines()) == 2  # header and the update that stopped
-    refused(name, ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name), capsys, "already holds a run")
+    again = ["--logdir", str(tmp_path), "--total-steps", "16"] + tiny(name)
+    stopped(name, again, f"{name}: {tmp_path} already holds a run; choose another --logdir")
     assert (tmp_path / "progress.csv").read_text() == before
 
 
@@ -342,7 +352,7 @@ def test_ppo_target_kl_stops_on_the_k3_estimate():
     obs, adv = torch.randn(256, 3), torch.randn(256)
     first = mod.Actor(3, gym.spaces.Box(-1, 1, (2,), np.float32), 16)
     with torch.no_grad():
-        act = first.sample(obs)
+        act = first.dist(obs).sample()
         logp_old = first.dist(obs).log_prob(act)
 
     def update(epochs, target_kl):
@@ -705,10 +715,19 @@ def test_the_loss_keeps_the_sample(name, tmp_path, monkeypatch):
     samples, base = [], mod.Actor
 
     class Sampler(base):
-        def sample(self, obs):
-            act = super().sample(obs)
-            samples.append(act.clone())
-            return act
+        """An actor whose distributions keep every sample drawn from them."""
+
+        def dist(self, obs):
+            dist = super().dist(obs)
+            draw = dist.sample
+
+            def sample(*args, **kwargs):
+                act = draw(*args, **kwargs)
+                samples.append(act.clone())
+                return act
+
+            dist.sample = sample
+            return dist
 
     monkeypatch.setattr(mod, "Actor", Sampler)
     updates = spy_calls(monkeypatch, mod, UPDATE.get(name, "update_policy"))

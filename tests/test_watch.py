@@ -2,8 +2,9 @@
 torso height and angle), --sample, the reset seeds, --env-kwargs overrides and what it says of them,
 video and GIF of a MuJoCo model headless, one episode filmed by default, the GIF's folder, a model
 saved by a renamed copy of a script, an edited copy preferred, MUJOCO_GL kept, filming that follows
-the body, a bug in one's own env module or copy of a script shown as its traceback, and each bad
-input in one line."""
+the body, a bug in one's own env module or copy of a script shown as its traceback, a setting the
+env refuses or a missing env module shown as the error of the env or of Python, and each bad input
+to the tool itself in one line."""
 
 import importlib.util
 import os
@@ -368,14 +369,16 @@ def test_a_bug_in_ones_own_env_module_shows_its_traceback(bug_at, tmp_path, monk
     assert (str(where.path), where.lineno) == (str(tmp_path / f"{name}.py"), line)
 
 
-def test_a_missing_env_module_is_one_line(tmp_path, monkeypatch, capsys):
-    """A model of an env module that is not in the working directory: one line, exit code 2."""
+def test_a_missing_env_module_is_named(tmp_path, monkeypatch):
+    """A model of an env module that is not in the working directory: Python's error, raised as
+    gymnasium imports the module, names it."""
     path_before = list(sys.path)
     run = train_on_a_module("watch_gone_envs", tmp_path, monkeypatch)
     monkeypatch.delitem(sys.modules, "watch_gone_envs")
     monkeypatch.setattr(sys, "path", path_before)
     monkeypatch.chdir(ROOT)
-    refused([run, "--episodes", "1"], capsys, "No module named 'watch_gone_envs'")
+    with pytest.raises(ModuleNotFoundError, match="No module named 'watch_gone_envs'"):
+        watch([run, "--episodes", "1"])
 
 
 def test_bad_input_is_one_line(tmp_path, capsys):
@@ -390,18 +393,31 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     refused(
         [tmp_path / "run", "--script", tmp_path / "other.py"],
         capsys,
-        "other.py: it has no Actor, RunningNorm, make_env, check_env",
+        "other.py: it has no Actor, RunningNorm, make_env, env_setting, check_env",
     )
     (tmp_path / "deeper.py").write_text(
         (ROOT / "ppo.py").read_text().replace("[obs_dim, hidden, hidden, act_dim]", "[obs_dim, hidden, act_dim]")
     )
     refused([tmp_path / "run", "--script", tmp_path / "deeper.py"], capsys, "deeper.py cannot load")
-    refused(
-        [tmp_path / "run", "--env-kwargs", "length=abc"], capsys, "watch.py: error: --env-kwargs length takes a int"
-    )
+    # a setting read as the script reads its own: KEY=VALUE, a boolean True or False
+    refused([tmp_path / "run", "--env-kwargs", "length"], capsys, "watch.py: error: --env-kwargs must be KEY=VALUE")
+    refused([tmp_path / "run", "--env-kwargs", "length=no"], capsys, "watch.py: error: --env-kwargs must be KEY=VALUE")
     refused([tmp_path / "run", "--episodes", "0"], capsys, "--episodes: must be a positive whole number")
     res = run_watch([tmp_path / "run" / "progress.csv"])  # as a user sees it: no traceback
     assert res.returncode == 2 and "Traceback" not in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+def test_a_bad_setting_is_the_envs_own_error(tmp_path):
+    """A setting the env refuses, given when watching, stops with the env's own error, as in
+    training: colour is no setting of TestCount-v0 (gymnasium's error names it), and length=abc
+    reaches it as the string 'abc', which its step, taken by the script's check, cannot compare."""
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "16"] + tiny("ppo"), tmp_path)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        watch([tmp_path, "--episodes", "1", "--env-kwargs", "colour=3"])
+    with pytest.raises(TypeError, match="'>=' not supported") as raised:
+        watch([tmp_path, "--episodes", "1", "--env-kwargs", "length=abc"])
+    where = raised.traceback[-1]
+    assert (where.path.name, where.name) == ("conftest.py", "step"), where
 
 
 def test_render_needs_a_display(tmp_path, monkeypatch, capsys):

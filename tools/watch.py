@@ -8,8 +8,9 @@ wrapper added there applies here too. Prints the mean and spread of the return a
 and, for the MuJoCo bodies, the forward velocity, the torso's height and angle (0 rad: upright) and
 the share of steps with the torso turned more than 2 rad. --env-kwargs override saved settings
 (score the backward walker under the forward reward, say). Headless Linux renders MuJoCo with EGL
-unless MUJOCO_GL says otherwise. Bad input is one line and exit code 2; an error raised in code of
-one's own (an env module, an edited copy of a script) shows its traceback.
+unless MUJOCO_GL says otherwise. Bad input is one line and exit code 2; a setting the env refuses
+shows the env's own error, and an error raised in code of one's own (an env module, an edited copy
+of a script) its traceback.
 Run: python tools/watch.py runs/Walker2d-v5__ppo__1__1700000000 [--video | --gif | --render]
 """
 
