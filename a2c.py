@@ -359,8 +359,6 @@ def parse_args(argv=None):
     p.add_argument("--ent-coef", type=unit, default=0.0, help="weight of the entropy bonus")
     p.add_argument("--max-grad-norm", type=positive, default=0.5, help="clip the joint gradient")
     args = p.parse_args(argv)
-    # the settings as a dict: a key given twice keeps its last value
-    args.env_kwargs = dict(args.env_kwargs)
     if args.num_steps * args.num_envs < 2:
         p.error("--num-steps x --num-envs must be at least 2: a batch of one has no std")
     return args
@@ -427,6 +425,8 @@ class Run:
         if args.tensorboard:
             # without the package, an ImportError before anything is written
             from torch.utils.tensorboard import SummaryWriter
+        # the env's settings as a dict: a key given twice keeps its last value
+        args.env_kwargs = dict(args.env_kwargs)
         check_env(args.env, args.env_kwargs)
         self.args = args
         # the settings given, as in forward_reward_weight=-1, tell runs of one env apart

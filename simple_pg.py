@@ -328,8 +328,6 @@ def parse_args(argv=None):
     # algorithm-specific
     p.add_argument("--batch-steps", type=positive_int, default=5000, help="fewest steps per batch")
     args = p.parse_args(argv)
-    # the settings as a dict: a key given twice keeps its last value
-    args.env_kwargs = dict(args.env_kwargs)
     return args
 
 
@@ -394,6 +392,8 @@ class Run:
         if args.tensorboard:
             # without the package, an ImportError before anything is written
             from torch.utils.tensorboard import SummaryWriter
+        # the env's settings as a dict: a key given twice keeps its last value
+        args.env_kwargs = dict(args.env_kwargs)
         check_env(args.env, args.env_kwargs)
         self.args = args
         # the settings given, as in forward_reward_weight=-1, tell runs of one env apart

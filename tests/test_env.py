@@ -94,7 +94,7 @@ def test_a_setting_that_reaches_the_env_through_kwargs_is_taken(monkeypatch):
     assert made and made[-1][0] == "Walker2d-v5" and made[-1][1].get("camera_id") == 0, made
 
 
-def test_literal_values():
+def test_literal_values(tmp_path):
     """A value is a Python literal, else a string, and reaches the env as it is: no type of the
     scripts' own (an int stays an int, a list a list); a key given twice keeps its last value."""
     env_setting = load("ppo").env_setting
@@ -105,8 +105,9 @@ def test_literal_values():
     assert env_setting("healthy_z_range=[0.5,2]") == ("healthy_z_range", [0.5, 2])
     assert env_setting("terminate_when_unhealthy=1") == ("terminate_when_unhealthy", 1)
     assert env_setting("render_mode=rgb_array") == ("render_mode", "rgb_array")
-    args = load("ppo").parse_args(["--env-kwargs", "length=3", "x=a", "--env-kwargs", "length=5"])
-    assert args.env_kwargs == {"length": 5, "x": "a"}
+    given = ["--env-kwargs", "length=3", "--env-kwargs", "length=5"]
+    run_main("ppo", ["--env", "TestCount-v0", "--total-steps", "16"] + given + tiny("ppo"), tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["env_kwargs"] == {"length": 5}
 
 
 def spy_make(monkeypatch):

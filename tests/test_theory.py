@@ -126,7 +126,7 @@ def test_expected_grad_log_prob_is_zero(discrete):
     group_means = []
     for _ in range(40):
         with torch.no_grad():
-            act = actor.sample(obs)
+            act = actor.dist(obs).sample()
         actor.zero_grad()
         actor.dist(obs).log_prob(act).mean().backward()
         group_means.append(torch.cat([p.grad.flatten() for p in actor.parameters()]).clone())
@@ -201,7 +201,7 @@ def actor_batch(name, discrete, n=256, seed=0):
     actor = mod.Actor(3, gym.spaces.Discrete(2) if discrete else gym.spaces.Box(-1, 1, (2,)), 4)
     obs = torch.randn(n, 3)
     with torch.no_grad():
-        act = actor.sample(obs)
+        act = actor.dist(obs).sample()
         adv = actor.dist(obs).log_prob(act) + torch.randn(n)  # some signal, some noise
     return mod, actor, obs, act, (adv - adv.mean()) / adv.std()
 
