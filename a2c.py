@@ -246,8 +246,8 @@ class Actor(nn.Module):
 def make_env(env_id, env_kwargs):
     """The one place where an env is made: training, the env check and tools/watch.py all
     call it, so a wrapper added here changes them all alike. env_kwargs are the env's own
-    settings (--env-kwargs); they are saved with the model."""
-    return gym.make(env_id, disable_env_checker=True, **env_kwargs)
+    settings (--env-kwargs: a dict, or its key-value pairs); they are saved with the model."""
+    return gym.make(env_id, disable_env_checker=True, **dict(env_kwargs))
 
 
 def make_envs(env_id, env_kwargs, num_envs):

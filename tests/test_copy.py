@@ -1,5 +1,6 @@
 """The README's "Copy it into your project": ppo.py copied alone into an empty folder, beside an
-env module of one's own, trains; the README's lines that load its model.pt run as written there."""
+env module of one's own, trains; the README's lines that load its model.pt run as written there;
+with the rest of PLUMBING and the four lines of main that use `run` deleted, as it says, it trains."""
 
 import json
 import re
@@ -57,3 +58,21 @@ def test_a_copy_of_ppo_trains_on_ones_own_env_and_its_model_loads(tmp_path):
     assert res.returncode == 0, res.stderr
     # the deterministic policy plays a whole episode: its return is a number, 0 or 1 here
     assert float(res.stdout.split("return")[-1]) in (0.0, 1.0)
+
+
+def test_a_copy_without_the_run_directory_trains(tmp_path):
+    """Delete what the README says a copier may delete (PLUMBING after the flag types: check_env
+    and Run; main's four lines that use run): the copy still trains, and writes nothing."""
+    text = (ROOT / "ppo.py").read_text()
+    text = text[: text.index("def check_env(")] + text[text.index('if __name__ == "__main__":') :]
+    used = [line for line in text.splitlines() if "run = Run(" in line or line.strip().startswith("run.")]
+    assert len(used) == 4, used
+    for line in used:
+        text = text.replace(line + "\n", "")
+    (tmp_path / "ppo.py").write_text(text)
+    cmd = [sys.executable, "ppo.py", "--total-steps", "512", "--num-steps", "64", "--num-minibatches", "4"]
+    res = subprocess.run(
+        cmd + ["--env-kwargs", "sutton_barto_reward=True"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ppo.py"]
