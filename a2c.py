@@ -343,7 +343,7 @@ def parse_args(argv=None):
     p.add_argument("--gamma", type=discount, default=0.995, help="discount factor")
     p.add_argument("--lr", type=positive, default=1e-3, help="joint learning rate, annealed to 0")
     p.add_argument("--hidden", type=positive_int, default=64, help="units per hidden layer (two)")
-    p.add_argument("--log-std-init", type=float, default=-0.5, help="Gaussian's first log-std")
+    p.add_argument("--log-std-init", type=number, default=-0.5, help="Gaussian's first log-std")
     p.add_argument("--device", default="cpu", choices=devices, help="torch device")
     p.add_argument("--logdir", default=None, help="run directory; None: runs/ENV__ALGO__SEED__TIME")
     p.add_argument(
@@ -381,6 +381,7 @@ def checked(cast, holds, rule):
     return number
 
 
+number = checked(float, lambda x: True, "finite")
 positive = checked(float, lambda x: x > 0, "positive")
 positive_int = checked(int, lambda x: x > 0, "a whole number > 0")
 seed = checked(int, lambda x: 0 <= x < 2**31, "a whole number in [0, 2^31)")

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from conftest import CRITIC_FREE, ROOT, SCRIPTS, CountEnv, load, read_csv, run_main, tiny, watch
+from conftest import CRITIC_FREE, ROOT, SCRIPTS, CountEnv, load, read_csv, run_cli, run_main, tiny, watch
 
 
 # ------------------------------ purpose-built envs ------------------------------
@@ -331,3 +331,12 @@ def test_on_its_back_follows_where_the_torso_points(angle, share, tmp_path):
     run_main("ppo", ["--env", "TestPosedWalker-v0", "--total-steps", "16"] + tiny("ppo"), tmp_path)
     out = watch([tmp_path, "--episodes", "1", "--env-kwargs", f"angle={angle}"])
     assert re.search(r"on its back \(turned > 2 rad\) (\d+%) of steps", out).group(1) == share, out
+
+
+@pytest.mark.parametrize("value", ["nan", "-inf"])
+def test_a_non_finite_log_std_start_is_refused_before_a_run_is_written(value, tmp_path):
+    """--log-std-init takes any finite number; nan or inf would make every loss NaN after the run
+    directory is written: argparse refuses it, exit 2."""
+    res = run_cli("ppo", [f"--log-std-init={value}", "--logdir", str(tmp_path / "run")])
+    assert res.returncode == 2 and "must be finite" in res.stderr, res.stderr
+    assert not (tmp_path / "run").exists()
