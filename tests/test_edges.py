@@ -337,6 +337,7 @@ def test_on_its_back_follows_where_the_torso_points(angle, share, tmp_path):
 def test_a_non_finite_log_std_start_is_refused_before_a_run_is_written(value, tmp_path):
     """--log-std-init takes any finite number; nan or inf would make every loss NaN after the run
     directory is written: argparse refuses it, exit 2."""
-    res = run_cli("ppo", [f"--log-std-init={value}", "--logdir", str(tmp_path / "run")])
+    args = [f"--log-std-init={value}", "--env", "Pendulum-v1", "--total-steps", "2048"]
+    res = run_cli("ppo", args + ["--logdir", str(tmp_path / "run")])
     assert res.returncode == 2 and "must be finite" in res.stderr, res.stderr
     assert not (tmp_path / "run").exists()
