@@ -12,6 +12,7 @@ Figure: python benchmarks/details.py --figure     (details.png, needs matplotlib
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -265,8 +266,6 @@ def run_grid(args):
             if not finished(summary, args.steps):
                 print(f"FAILED {detail} {env} seed {seed}: see {rundir}.log", flush=True)
                 return
-        import json
-
         with open(summary) as f:
             s = json.load(f)
         row = dict(detail=detail, env=env, seed=seed, steps=s["steps"], commit=rev)

@@ -55,7 +55,7 @@ BREAKS = {
         ),
         ("*", 'checked(float, lambda x: x > 0, "positive")', 'checked(float, lambda x: x >= 0, "positive")'),
     ],
-    "log-std-start-any-float": [("ppo.py", 'type=number, default=-0.5', 'type=float, default=-0.5')],
+    "log-std-start-any-float": [("ppo.py", "type=number, default=-0.5", "type=float, default=-0.5")],
     "a2c-abbreviations": [("a2c.py", "p.allow_abbrev = False", "p.allow_abbrev = True")],
     "batch-of-one-accepted": [
         (
