@@ -181,9 +181,9 @@ SOURCES = {
         "no difference at a 1,000-step limit",
     ),
     "joint-loss": (
-        "UPDATE: `update_value`, with its own Adam (`vf_opt`)",
+        "MAIN: `vf_opt = torch.optim.Adam(critic.parameters(), ...)`, V's own Adam, stepped in update_value",
         "core 10, 13; continuous 4",
-        "separate networks better on 4 envs of 5 (C47)",
+        "not as such; closest, separate networks beat a shared one on 4 envs of 5 (C47): both keep two here",
     ),
     "1x2048": (
         "ARGUMENTS: `--num-envs` 4, `--num-steps` 512",
@@ -196,7 +196,7 @@ SOURCES = {
         "PPO's loss beat plain PG and the others; clip 0.25 to start",
     ),
     "value-clip": ("lacks it", "core 9", "hurts, whatever the threshold (C13)"),
-    "entropy-bonus": ("lacks it", "core 10", "no help, but on HalfCheetah"),
+    "entropy-bonus": ("lacks it", "core 10", "no help, except on HalfCheetah"),
     "target-kl": ("ARGUMENTS: `--target-kl` off", "- (Spinning Up's PPO has it)", "-"),
 }
 
@@ -288,8 +288,9 @@ def cells():
 
 
 def table():
-    """Mean ± std over seeds, and the change from the default over the seeds both have: a
-    change is within the seed spread when it is smaller than the larger of the two stds."""
+    """Mean ± std over seeds (numpy's, ddof 0), and the change from the default over the seeds
+    both have: a change is within the seed spread when it is smaller than the larger of the two
+    stds. One seed alone: its return, no change."""
     out, envs = cells()
     print("| detail | switched to | " + " | ".join(envs) + " |")
     print("|---|---|" + "---|" * len(envs))
@@ -301,6 +302,10 @@ def table():
                 row.append("")
                 continue
             x = np.array(list(got.values()))
+            if len(x) == 1:
+                # one seed: no spread, so no change is judged yet
+                row.append(f"{x.mean():,.0f} (n=1)")
+                continue
             cell = f"{x.mean():,.0f} ± {x.std():,.0f} (n={len(x)})"
             seeds = sorted(set(got) & set(base))
             if detail != "default" and seeds:
@@ -331,20 +336,24 @@ def figure():
     fig, axes = plt.subplots(1, len(envs), figsize=(4 * len(envs), 0.45 * len(names) + 1.5), sharey=True)
     for ax, env in zip(np.atleast_1d(axes), envs):
         base = out["default", env]
-        mean = np.mean(list(base.values()))
         for i, detail in enumerate(names):
             got = out.get((detail, env), {})
-            ax.scatter([v - mean for v in got.values()], [i] * len(got), s=18, color="tab:blue")
-            if got:
-                ax.plot([np.mean(list(got.values())) - mean] * 2, [i - 0.3, i + 0.3], color="black")
-        ax.scatter([v - mean for v in base.values()], [-1] * len(base), s=18, color="tab:gray")
+            # against the default's mean over the same seeds, as in the table
+            mean = np.mean([base[s] for s in got if s in base] or list(base.values()))
+            if len(got) > 1:
+                ax.plot([np.mean(list(got.values())) - mean] * 2, [i - 0.3, i + 0.3], color="tab:orange")
+            ax.scatter([v - mean for v in got.values()], [i] * len(got), s=18, color="tab:blue", zorder=3)
+        mean = np.mean(list(base.values()))
+        ax.scatter([v - mean for v in base.values()], [-1] * len(base), s=18, color="tab:gray", zorder=3)
         ax.axvline(0, color="gray", lw=0.8)
         ax.set_title(env)
         ax.set_xlabel("return minus the default's mean")
     ax = np.atleast_1d(axes)[0]
     ax.set_yticks(range(-1, len(names)), ["default"] + names)
     ax.invert_yaxis()
-    fig.suptitle("ppo.py with one detail switched, 1M steps: a dot per seed, a bar at the mean")
+    fig.suptitle(
+        "ppo.py with one detail switched, 1M steps: a dot per seed, a bar at the mean (each env its own scale)"
+    )
     fig.tight_layout()
     fig.savefig(os.path.join(HERE, "details.png"), dpi=110)
     print("wrote benchmarks/details.png")

@@ -65,22 +65,25 @@ def test_where_in_ppo_names_what_ppo_has(name):
 def test_the_table_compares_the_seeds_both_rows_have(tmp_path, monkeypatch, capsys):
     """default 100 110 120 (seeds 1-3); no-obs-norm 50 60 70: -50, beyond the spread (8);
     log-std-0 105 115 125: +5, within; lam-1 104 105 106: -5, within the default's std though not
-    its own; gamma-0.99 200 (seed 1) and 0 (seed 4): the change is
-    against the default's seed 1 alone, +100, and the spread is the larger std, 100: not within."""
+    its own; no-adv-norm 90 (seed 1 alone): no spread, so no change; gamma-0.99 200 (seed 1) and 0
+    (seed 4): the change is against the default's seed 1 alone, +100, and the spread is the larger
+    std, 100: not within."""
     rows = ["detail,env,seed,steps,return,commit"]
     for detail, returns in (("default", {1: 100, 2: 110, 3: 120}), ("no-obs-norm", {1: 50, 2: 60, 3: 70})):
         rows += [f"{detail},Hopper-v4,{seed},1000000,{r},abc" for seed, r in returns.items()]
     rows += [f"log-std-0,Hopper-v4,{seed},1000000,{r},abc" for seed, r in {1: 105, 2: 115, 3: 125}.items()]
     rows += [f"lam-1,Hopper-v4,{seed},1000000,{r},abc" for seed, r in {1: 104, 2: 105, 3: 106}.items()]
+    rows += ["no-adv-norm,Hopper-v4,1,1000000,90,abc"]
     rows += ["gamma-0.99,Hopper-v4,1,1000000,200,abc", "gamma-0.99,Hopper-v4,4,1000000,0,abc"]
     (tmp_path / "details.csv").write_text("\n".join(rows) + "\n")
     monkeypatch.setattr(details, "DETAILS_CSV", str(tmp_path / "details.csv"))
     details.table()
-    lines = capsys.readouterr().out.splitlines()[2:7]
+    lines = capsys.readouterr().out.splitlines()[2:8]
     cells = {line.split(" | ")[0][2:]: line.split(" | ")[2].rstrip(" |") for line in lines}
     assert cells == {
         "default": "110 ± 8 (n=3)",
         "no-obs-norm": "60 ± 8 (n=3): -50",
+        "no-adv-norm": "90 (n=1)",
         "lam-1": "105 ± 1 (n=3): -5 within spread",
         "log-std-0": "115 ± 8 (n=3): +5 within spread",
         "gamma-0.99": "100 ± 100 (n=2): +100",
