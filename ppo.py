@@ -508,13 +508,10 @@ class Run:
 
     def write_row(self, update, step, stats):
         elapsed = time.time() - self.start
-        row = dict(update=update, step=step, return_mean="", episodes=len(self.row_returns))
-        if self.row_returns:
-            row["return_mean"] = round(float(np.mean(self.row_returns)), 2)
-        row["sps"] = int(step / elapsed)
-        row["time"] = round(elapsed, 1)
-        for key, value in stats.items():
-            row[key] = round(value, 5)
+        mean = round(float(np.mean(self.row_returns)), 2) if self.row_returns else ""
+        row = dict(update=update, step=step, return_mean=mean, episodes=len(self.row_returns))
+        row.update(sps=int(step / elapsed), time=round(elapsed, 1))
+        row.update({key: round(value, 5) for key, value in stats.items()})
         if self.csv is None:
             self.csv = csv.DictWriter(self.csv_file, fieldnames=list(row))
             self.csv.writeheader()
@@ -549,13 +546,11 @@ class Run:
         wall = time.time() - self.start
         summary = dict(algo=ALGO, env=self.args.env, seed=self.args.seed, steps=self.row_step)
         # null, not NaN, if no episode ended
-        summary["return_last100"] = None
-        if self.last_100:
-            summary["return_last100"] = round(float(np.mean(self.last_100)), 2)
-        summary.update(sps=int(self.row_step / wall), wall_s=round(wall, 1))
+        mean = round(float(np.mean(self.last_100)), 2) if self.last_100 else None
+        summary.update(return_last100=mean, sps=int(self.row_step / wall), wall_s=round(wall, 1))
         Path(self.dir, "summary.json").write_text(json.dumps(summary, indent=2))
         ended = "done" if self.row_step >= self.args.total_steps else "interrupted"
-        said = f"mean return of the last 100 episodes {summary['return_last100']}"
+        said = f"mean return of the last 100 episodes {mean}"
         print(f"{ended} at step {self.row_step:,}; {said}")
 
 

@@ -473,8 +473,8 @@ BREAKS = {
     "no-episode-return-nan": [
         (
             "*",
-            '        if self.last_100:\n            summary["return_last100"] = round',
-            '        if True:\n            summary["return_last100"] = round',
+            "        mean = round(float(np.mean(self.last_100)), 2) if self.last_100 else None\n",
+            "        mean = round(float(np.mean(self.last_100)), 2)\n",
         )
     ],
     "ppo-clips-log-ratio": [
@@ -563,8 +563,8 @@ BREAKS = {
     "no-episode-return-zero": [
         (
             "*",
-            '        summary["return_last100"] = None\n',
-            '        summary["return_last100"] = 0.0\n',
+            "        mean = round(float(np.mean(self.last_100)), 2) if self.last_100 else None\n",
+            "        mean = round(float(np.mean(self.last_100)), 2) if self.last_100 else 0.0\n",
         )
     ],
     "ppo-clip-band-asymmetric": [
